@@ -1,0 +1,152 @@
+"""Run every benchmark and rewrite its section of ``docs/performance.md`` (``make bench``).
+
+Each benchmark owns the text between ``<!-- bench:NAME:begin -->`` and
+``<!-- bench:NAME:end -->``; the rest of the page is hand-written and kept.
+
+- ``middleware`` (``benchmarks/middleware.py``): measured in-process; raw
+  results go to ``benchmarks/results/middleware.json`` (not committed).
+- ``state`` (``benchmarks/state.py``): a script whose printed table is copied
+  into the page. It needs Redis (``STABILITY_BENCH_REDIS_URL``, default the
+  test suite's database 14 on 127.0.0.1); when Redis does not answer, the
+  section is left as it was and the run says so.
+
+Usage: ``python benchmarks/run.py [--seconds 90] [--check] [--render-only]``;
+``--check`` exits 1 when a target is missed, ``--render-only`` rewrites the
+middleware section from the last saved results without measuring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script (`python benchmarks/run.py`): make the `benchmarks` package importable.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import middleware  # noqa: E402
+from benchmarks._machine import machine_facts  # noqa: E402
+
+PAGE = ROOT / "docs" / "performance.md"
+RESULTS = ROOT / "benchmarks" / "results"
+REDIS_URL = os.environ.get("STABILITY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+SCRIPT_TIMEOUT = 60  # seconds, per script benchmark
+
+
+def replace_section(page: str, name: str, body: str) -> str:
+    """``page`` with the ``name`` section's body replaced (or appended if absent)."""
+    begin, end = f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
+    block = f"{begin}\n{body.strip()}\n{end}"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(page):
+        return pattern.sub(lambda _: block, page)
+    return page.rstrip() + "\n\n" + block + "\n"
+
+
+def _reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def middleware_section(args: argparse.Namespace) -> tuple[str, bool]:
+    """The middleware section, and whether every target was met."""
+    saved = RESULTS / "middleware.json"
+    # --render-only: rewrite the page from the last run, e.g. after a wording change.
+    if args.render_only:
+        result = json.loads(saved.read_text())
+        facts = result.pop("facts")
+    else:
+        facts = machine_facts()
+        print(f"{facts['machine']}; {facts['versions']}", flush=True)
+        result = middleware.run(args.seconds)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps({"facts": facts, **result}, indent=1))
+    met = all(
+        middleware.verdict(result["summary"], mode)[1] for mode in middleware.MODES
+    )
+    return middleware.markdown(result, facts), met
+
+
+def state_section() -> str | None:
+    """The shared-state section from ``benchmarks/state.py``, or None when it cannot run."""
+    if not _reachable(REDIS_URL):
+        print(f"state: skipped, Redis does not answer at {REDIS_URL}")
+        return None
+    try:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "state.py"), REDIS_URL],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=SCRIPT_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:  # subprocess.run kills the child before raising
+        print(f"state: skipped, took longer than {SCRIPT_TIMEOUT} s")
+        return None
+    if done.returncode != 0:
+        print(f"state: failed (exit {done.returncode}):\n{done.stderr}")
+        return None
+    facts = machine_facts()
+    return "\n".join(
+        [
+            "## Shared-state operations",
+            "",
+            f"`benchmarks/state.py`, measured {facts['date']} on {facts['machine']}; "
+            f"{facts['versions'].split(',')[0]}; Redis on the loopback interface.",
+            "",
+            "```text",
+            done.stdout.rstrip(),
+            "```",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Run every benchmark; rewrite docs/performance.md."
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=90.0,
+        help="time budget of the middleware rounds",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if a target is missed"
+    )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite the middleware section from the last saved results, measure nothing",
+    )
+    args = parser.parse_args(argv)
+
+    page = PAGE.read_text() if PAGE.exists() else "# Performance\n"
+    section, met = middleware_section(args)
+    print(section)
+    page = replace_section(page, "middleware", section)
+    if not args.render_only and (state := state_section()) is not None:
+        print(state)
+        page = replace_section(page, "state", state)
+    PAGE.write_text(page)
+    print(f"updated {PAGE.relative_to(ROOT)}")
+    return 1 if args.check and not met else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""The address of the client behind a request, trusting only configured proxies.
+
+``REMOTE_ADDR`` is the peer of the TCP connection. Only when that peer is one
+of ``STABILITY_TRUSTED_PROXIES`` is ``X-Forwarded-For`` believed, and then it
+is read from the right (the hop our proxy appended) leftwards, skipping hops
+that are trusted proxies themselves: the first untrusted address is the client.
+Everything left of it was written by the client and could be forged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+
+from django.http import HttpRequest
+
+from django_stability.conf import cached_on_settings, conf
+
+_Address = IPv4Address | IPv6Address
+_Network = IPv4Network | IPv6Network
+
+
+@cached_on_settings
+def trusted_networks() -> tuple[_Network, ...]:
+    """``STABILITY_TRUSTED_PROXIES`` parsed; entries that are not CIDRs are skipped.
+
+    A malformed entry is reported at startup by the system checks; here it is
+    ignored rather than turned into a 500 for every request.
+    """
+    networks = []
+    for entry in conf.trusted_proxies:
+        try:
+            networks.append(ipaddress.ip_network(str(entry).strip(), strict=False))
+        except ValueError:
+            continue
+    return tuple(networks)
+
+
+def parse_address(value: str) -> _Address | None:
+    """An IP address from a header value, or ``None`` when it is not one.
+
+    Accepts ``1.2.3.4``, ``1.2.3.4:port``, ``2001:db8::1``, ``[2001:db8::1]``
+    and ``[2001:db8::1]:port`` (some proxies append the port); IPv4-mapped IPv6
+    addresses become IPv4.
+    """
+    value = value.strip()
+    if value.startswith("["):
+        value = value[1 : value.find("]")] if "]" in value else ""
+    elif value.count(":") == 1:
+        value = value.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_trusted(address: _Address, networks: tuple[_Network, ...]) -> bool:
+    return any(address in network for network in networks)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's IP address as a string (``""`` if the server gave none).
+
+    Args:
+        request: the current request.
+
+    Returns:
+        ``REMOTE_ADDR`` as the server gave it, unless it is a trusted proxy:
+        then the right-most ``X-Forwarded-For`` address that is not a trusted
+        proxy (normalised, e.g. without a port), or the left-most valid one
+        when all of them are trusted. Invalid ``X-Forwarded-For`` entries are
+        ignored; with none valid, ``REMOTE_ADDR`` is the answer.
+    """
+    remote = request.META.get("REMOTE_ADDR") or ""
+    networks = trusted_networks()
+    if not networks:
+        # The common case, and the hot path: no proxy to believe, nothing to parse.
+        return remote
+    address = parse_address(remote)
+    if address is None or not _is_trusted(address, networks):
+        return remote
+    found: _Address | None = None
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        hop_address = parse_address(hop)
+        if hop_address is None:
+            continue
+        found = hop_address
+        if not _is_trusted(found, networks):
+            break
+    return remote if found is None else str(found)

@@ -1,0 +1,42 @@
+"""System checks for the ``STABILITY_*`` settings and the project around them.
+
+Every check is a pure function of the settings returning a list of
+:class:`~django.core.checks.CheckMessage`, registered by :func:`register_all`
+(called from ``AppConfig.ready()``) with the ``django_stability`` tag plus the
+Django tag that fits (``security``, ``caches``, ``database``,
+``compatibility``); deployment-only ones run under ``check --deploy``. IDs are
+``django_stability.E0xx`` (invalid) and ``W0xx`` (risky), declared in
+:class:`Codes` and documented in ``docs/checks.rst``.
+"""
+
+from __future__ import annotations
+
+from django.core.checks import register
+
+from django_stability.checks import _core, _features, _project
+from django_stability.checks._base import CHECKS, TAG, RegisteredCheck
+from django_stability.checks._codes import REMOVED_SETTINGS, Codes, Removed
+
+__all__ = [
+    "CHECKS",
+    "REMOVED_SETTINGS",
+    "TAG",
+    "Codes",
+    "RegisteredCheck",
+    "Removed",
+    "register_all",
+]
+
+# Importing the modules collected their checks, in this order.
+_MODULES = (_core, _features, _project)
+
+
+def register_all() -> None:
+    """Register every check with Django's registry (idempotent).
+
+    Called by ``DjangoStabilityConfig.ready()``.
+
+    .. versionadded:: 0.1.0
+    """
+    for registered in CHECKS:
+        register(registered.func, *registered.tags, deploy=registered.deploy)

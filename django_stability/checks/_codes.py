@@ -1,0 +1,256 @@
+"""Every system check ID, declared once with its message and hint.
+
+``E0xx`` IDs are invalid values (Django refuses to start), ``W0xx`` risky but
+valid ones. Each ID is documented in ``docs/checks.rst``; a test keeps the two
+in sync and another asserts the IDs are unique. Messages name the setting and
+the offending item (``where``) and say what is wrong with it (``problem``).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, NamedTuple
+
+from django.core.checks import CheckMessage, Error, Warning
+
+__all__ = ["CHANGELOG", "REMOVED_SETTINGS", "Codes", "Removed"]
+
+CHANGELOG = "the changelog (docs/changelog.rst, 'Changelog' in the documentation)"
+
+_WHAT = "{where} {problem}."
+
+
+class Removed(NamedTuple):
+    """A setting that an earlier release knew, and what to do instead."""
+
+    version: str
+    advice: str
+
+
+# Setting name -> Removed(version, advice). A removed or renamed setting stays
+# here for at least two minor releases so that upgrading projects get E025
+# instead of their setting being silently ignored (STYLE 21).
+REMOVED_SETTINGS: dict[str, Removed] = {}
+
+
+class Codes(enum.Enum):
+    """The check IDs of django-stability with their message templates and hints.
+
+    Each member's value is ``(code, message template, hint template)``;
+    :meth:`msg` builds the :class:`~django.core.checks.Error` or
+    :class:`~django.core.checks.Warning`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    REDIS_URL = (
+        "E001",
+        _WHAT,
+        'Use None (state stays in process memory) or a URL such as "redis://127.0.0.1:6379/0", '
+        '"rediss://user:password@host:6380/0" (TLS) or "unix:///run/redis.sock?db=0".',
+    )
+    APP_VERSION = (
+        "E002",
+        _WHAT,
+        "It is sent as the X-App-Version header: use a short printable ASCII string "
+        'such as a release tag or commit hash ("2025.06.1", "3f2c1ab").',
+    )
+    CORRELATION_HEADERS = (
+        "E003",
+        _WHAT,
+        'Use a list of header names, the preferred first: ["X-Correlation-ID", "X-Request-ID"].',
+    )
+    CORRELATION_HEADER_NAME = (
+        "E004",
+        _WHAT,
+        "A header name is one or more letters, digits or !#$%&'*+-.^_`|~ (an RFC 9110 token), "
+        'for example "X-Request-ID".',
+    )
+    CACHE_POLICIES = (
+        "E005",
+        _WHAT,
+        'Use a list of (path prefix, Cache-Control value) pairs such as [("/static/", '
+        '"public, max-age=86400, immutable"), ("/api/", "no-store")]; prefixes start with "/".',
+    )
+    CACHE_CONTROL_SYNTAX = (
+        "E006",
+        _WHAT,
+        'Write comma-separated directives, each "name" or "name=value" ("max-age=600", '
+        '"no-store", \'private="Set-Cookie"\'); delta-seconds directives take a whole number.',
+    )
+    API_PREFIXES = (
+        "E007",
+        _WHAT,
+        'Use a list of path prefixes starting with "/", such as ["/api/"].',
+    )
+    RATELIMIT = (
+        "E008",
+        _WHAT,
+        'Use None (no global limit) or a rate "N/u" or "N/Mu" with u one of s, m, h, d: '
+        '"100/s", "5/10m", "1000/h".',
+    )
+    RATELIMIT_EXEMPT = (
+        "E009",
+        _WHAT,
+        'Use a list of path prefixes starting with "/", such as ["/stability/health/", "/static/"].',
+    )
+    RATELIMIT_FAIL_OPEN = (
+        "E010",
+        _WHAT,
+        "Use True (let requests through) or False (answer 503).",
+    )
+    TRUSTED_PROXIES = (
+        "E011",
+        _WHAT,
+        'Use a list of IP addresses or networks in CIDR notation, such as ["10.0.0.0/8", '
+        '"fd00::/8", "192.0.2.10"]; a network is written with its network address.',
+    )
+    BREAKERS = (
+        "E012",
+        _WHAT,
+        'Use a dict of breaker name -> options dict: {{"payments": {{"failure_threshold": 5}}}}. '
+        "Names are 1-200 characters of letters, digits and ._:- (they appear in URLs and keys).",
+    )
+    BREAKER_OPTION_UNKNOWN = (
+        "E013",
+        "{where} is not a breaker option{suggestion}.",
+        "Known options: {known}.",
+    )
+    BREAKER_OPTION = (
+        "E014",
+        _WHAT,
+        "The option table under STABILITY_BREAKERS in the settings reference (docs/settings.rst) "
+        "gives each option's type and range.",
+    )
+    DRAFT_TTL = (
+        "E015",
+        _WHAT,
+        "Use a positive datetime.timedelta, such as timedelta(days=7).",
+    )
+    DRAFT_MAX_BYTES = (
+        "E016",
+        _WHAT,
+        "Use a positive whole number of bytes, such as 262144.",
+    )
+    DRAFTS_PER_USER = ("E017", _WHAT, "Use a positive whole number, such as 200.")
+    REALTIME = (
+        "E018",
+        _WHAT,
+        'Use a dict with some of the keys {known}, such as {{"HEARTBEAT": 30}}; '
+        "missing keys keep their defaults.",
+    )
+    REALTIME_OPTION = (
+        "E019",
+        _WHAT,
+        "HEARTBEAT and REPLAY_TTL are positive numbers of seconds, MAX_CONNECTIONS_PER_USER and "
+        'REPLAY_MAX_EVENTS positive whole numbers, CONNECT_RATE a rate such as "100/m".',
+    )
+    HEALTH_TIMEOUT = ("E020", _WHAT, "Use a positive number of seconds, such as 2.0.")
+    READINESS_CHECKS = (
+        "E021",
+        _WHAT,
+        "Use None (database, cache and channel layer checks) or a list of dotted paths to "
+        'health check classes, such as ["myproject.health.SearchIndex"].',
+    )
+    READINESS_CHECK_IMPORT = (
+        "E022",
+        _WHAT,
+        "Each entry must be the dotted path of a subclass of health_check.base.HealthCheck "
+        "that the settings module's environment can import.",
+    )
+    METRICS_TOKEN = (
+        "E023",
+        _WHAT,
+        "Use None (only 127.0.0.1 and ::1 may read /metrics) or a random token sent as "
+        '"Authorization: Bearer <token>", such as secrets.token_urlsafe(32).',
+    )
+    DRAIN_SECONDS = ("E024", _WHAT, "Use a number of seconds, 0 or more, such as 10.")
+    REMOVED_SETTING = (
+        "E025",
+        "{where} was removed in django-stability {version}: {advice}.",
+        "Remove or rename it as {changelog} explains for that release.",
+    )
+    REDIS_URL_UNSET = (
+        "W001",
+        "{where} is not set while DEBUG is off: rate limits, circuit breakers, connection slots, "
+        "the replay log and the drain flag are kept per process and do not agree across workers.",
+        'Set it to your Redis server, such as "redis://127.0.0.1:6379/0", or silence this check '
+        "if the site runs as a single process.",
+    )
+    CONN_MAX_AGE_ASGI = (
+        "W002",
+        "{where} is {value} while the project runs under ASGI ({evidence}): persistent "
+        "connections are not reused under ASGI and leak until the server closes them "
+        "(Django ticket #33497).",
+        "Set CONN_MAX_AGE to 0 and use a connection pool instead (OPTIONS['pool'] with psycopg 3, "
+        "as django_stability.db.database_from_env() builds, or PgBouncer).",
+    )
+    UNKNOWN_SETTING = (
+        "W003",
+        "{where} is not a django-stability setting and is ignored{suggestion}.",
+        "Correct or remove it; the settings of this version are listed in the settings "
+        "reference (docs/settings.rst).",
+    )
+    MIDDLEWARE_ORDER = (
+        "W004",
+        "{where} lists {first} after {second}.",
+        "Keep the django-stability middleware in this order: {order}.",
+    )
+    CORRELATION_HEADER_DUPLICATE = (
+        "W005",
+        "{where} repeats {value} (header names are case-insensitive).",
+        "Remove the duplicate.",
+    )
+    CORRELATION_HEADER_UNDERSCORE = (
+        "W006",
+        "{where} {value} contains an underscore.",
+        "Django's development server, gunicorn, nginx and many proxies drop request headers "
+        'whose names contain "_"; use "-" instead, as in "X-Request-ID".',
+    )
+    CACHE_CONTROL_UNKNOWN = (
+        "W007",
+        "{where} uses {value}, which is not a response Cache-Control directive{suggestion}.",
+        "Caches ignore unknown directives. Response directives: {known}.",
+    )
+    CACHE_POLICY_SHADOWED = (
+        "W008",
+        "{where} never applies: the earlier prefix {value} matches every path it matches.",
+        "The first matching prefix wins: put the longer prefix first.",
+    )
+    TRUSTED_PROXY_BROAD = (
+        "W009",
+        "{where} {value} trusts a very large public network.",
+        "Any client in it can set X-Forwarded-For and choose the IP address that rate limits "
+        "and logs see. List only your load balancers or their private network.",
+    )
+    METRICS_TOKEN_SHORT = (
+        "W010",
+        "{where} is only {length} characters long.",
+        "Anyone who guesses it reads /metrics and the full health report; use at least 16 "
+        "random characters, such as secrets.token_urlsafe(32).",
+    )
+
+    def __init__(self, code: str, template: str, hint: str) -> None:
+        self.code = code
+        self.template = template
+        self.hint = hint
+
+    @property
+    def id(self) -> str:
+        """The full ID, such as ``django_stability.E001``."""
+        return f"django_stability.{self.code}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.code.startswith("E")
+
+    def msg(self, obj: str, **fields: Any) -> CheckMessage:
+        """The Error or Warning for this code, ``obj`` being the setting concerned."""
+        fields.setdefault("where", obj)
+        level = Error if self.is_error else Warning
+        return level(
+            self.template.format(**fields),
+            hint=self.hint.format(**fields, changelog=CHANGELOG),
+            obj=obj,
+            id=self.id,
+        )

@@ -1,0 +1,258 @@
+"""Checks of the settings the capabilities read: breakers, drafts, realtime, health."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.checks import CheckMessage, Tags
+
+from django_stability.checks._base import (
+    Validator,
+    check,
+    dotted_callable,
+    exception_classes,
+    import_object,
+    is_list,
+    kind,
+    non_negative_number,
+    percent,
+    positive_int,
+    positive_number,
+    positive_timedelta,
+    rate,
+    show,
+    suggest,
+)
+from django_stability.checks._codes import Codes
+from django_stability.conf import DEFAULT_REALTIME, Settings, conf
+
+BREAKER_NAME = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+
+
+def _optional(validator: Validator) -> Validator:
+    def optional(value: Any) -> str | None:
+        problem = None if value is None else validator(value)
+        return (
+            None
+            if problem is None
+            else f"must be None or {problem.removeprefix('must be ')}"
+        )
+
+    return optional
+
+
+# DESIGN.md "Circuit breakers": every option a breaker accepts, with its type and range.
+BREAKER_OPTIONS: dict[str, Validator] = {
+    "failure_threshold": positive_int,
+    "failure_rate": percent,
+    "minimum_calls": positive_int,
+    "window": positive_number,
+    "slow_call_seconds": positive_number,
+    "slow_call_rate": percent,
+    "reset_timeout": positive_number,
+    "half_open_max_calls": positive_int,
+    "success_threshold": positive_int,
+    "call_timeout": _optional(positive_number),
+    "exclude": exception_classes,
+    "fallback": _optional(dotted_callable),
+}
+
+# The keys of STABILITY_REALTIME; a test keeps them equal to conf.DEFAULT_REALTIME's.
+REALTIME_OPTIONS: dict[str, Validator] = {
+    "HEARTBEAT": positive_number,
+    "MAX_CONNECTIONS_PER_USER": positive_int,
+    "CONNECT_RATE": rate,
+    "REPLAY_MAX_EVENTS": positive_int,
+    "REPLAY_TTL": positive_number,
+}
+
+
+def _breaker_messages(name: str, breaker: Any, options: Any) -> list[CheckMessage]:
+    if not (isinstance(breaker, str) and BREAKER_NAME.fullmatch(breaker)):
+        problem = f"has an invalid breaker name: {kind(breaker)}"
+        return [Codes.BREAKERS.msg(name, problem=problem)]
+    where = f"{name}[{breaker!r}]"
+    if not isinstance(options, Mapping):
+        problem = f"must be a dict of options, not {kind(options)}"
+        return [Codes.BREAKERS.msg(name, where=where, problem=problem)]
+    messages = []
+    for key, option in options.items():
+        option_where = f"{where}[{show(key)}]"
+        validator = BREAKER_OPTIONS.get(key) if isinstance(key, str) else None
+        if validator is None:
+            suggestion = suggest(str(key), list(BREAKER_OPTIONS))
+            messages.append(
+                Codes.BREAKER_OPTION_UNKNOWN.msg(
+                    name,
+                    where=option_where,
+                    suggestion=suggestion,
+                    known=", ".join(BREAKER_OPTIONS),
+                )
+            )
+        elif invalid := validator(option):
+            messages.append(
+                Codes.BREAKER_OPTION.msg(name, where=option_where, problem=invalid)
+            )
+    return messages
+
+
+@check()
+def check_breakers(**kwargs: Any) -> list[CheckMessage]:
+    name = Settings.breakers.setting_name
+    value: Any = conf.breakers
+    if not isinstance(value, Mapping):
+        problem = f"must be a dict of breaker name -> options, not {kind(value)}"
+        return [Codes.BREAKERS.msg(name, problem=problem)]
+    return [
+        message
+        for breaker, options in value.items()
+        for message in _breaker_messages(name, breaker, options)
+    ]
+
+
+def _value_check(
+    code: Codes, name: str, value: Any, validator: Validator
+) -> list[CheckMessage]:
+    problem = validator(value)
+    return [] if problem is None else [code.msg(name, problem=problem)]
+
+
+@check()
+def check_draft_ttl(**kwargs: Any) -> list[CheckMessage]:
+    return _value_check(
+        Codes.DRAFT_TTL,
+        Settings.draft_ttl.setting_name,
+        conf.draft_ttl,
+        positive_timedelta,
+    )
+
+
+@check()
+def check_draft_max_bytes(**kwargs: Any) -> list[CheckMessage]:
+    return _value_check(
+        Codes.DRAFT_MAX_BYTES,
+        Settings.draft_max_bytes.setting_name,
+        conf.draft_max_bytes,
+        positive_int,
+    )
+
+
+@check()
+def check_drafts_per_user(**kwargs: Any) -> list[CheckMessage]:
+    return _value_check(
+        Codes.DRAFTS_PER_USER,
+        Settings.drafts_per_user.setting_name,
+        conf.drafts_per_user,
+        positive_int,
+    )
+
+
+@check()
+def check_realtime(**kwargs: Any) -> list[CheckMessage]:
+    name = Settings.realtime.setting_name
+    value: Any = conf.realtime
+    known = ", ".join(DEFAULT_REALTIME)
+    if not isinstance(value, Mapping):
+        problem = f"must be a dict, not {kind(value)}"
+        return [Codes.REALTIME.msg(name, problem=problem, known=known)]
+    messages = []
+    for key, option in value.items():
+        where = f"{name}[{show(key)}]"
+        validator = REALTIME_OPTIONS.get(key) if isinstance(key, str) else None
+        if validator is None:
+            problem = "is not a realtime option" + suggest(
+                str(key), list(REALTIME_OPTIONS)
+            )
+            messages.append(
+                Codes.REALTIME.msg(name, where=where, problem=problem, known=known)
+            )
+        elif invalid := validator(option):
+            messages.append(
+                Codes.REALTIME_OPTION.msg(name, where=where, problem=invalid)
+            )
+    return messages
+
+
+@check()
+def check_health_timeout(**kwargs: Any) -> list[CheckMessage]:
+    return _value_check(
+        Codes.HEALTH_TIMEOUT,
+        Settings.health_timeout.setting_name,
+        conf.health_timeout,
+        positive_number,
+    )
+
+
+def _readiness_problem(path: Any) -> tuple[Codes, str] | None:
+    from health_check.base import HealthCheck
+
+    if not (isinstance(path, str) and "." in path):
+        return Codes.READINESS_CHECKS, f"must be a dotted path, not {kind(path)}"
+    obj, problem = import_object(path)
+    if problem is None and not (isinstance(obj, type) and issubclass(obj, HealthCheck)):
+        problem = f"{path!r} is not a subclass of health_check.base.HealthCheck"
+    return None if problem is None else (Codes.READINESS_CHECK_IMPORT, problem)
+
+
+@check()
+def check_readiness_checks(**kwargs: Any) -> list[CheckMessage]:
+    name = Settings.readiness_checks.setting_name
+    value: Any = conf.readiness_checks
+    if value is None:
+        return []
+    if not is_list(value):
+        problem = f"must be None or a list of dotted paths, not {kind(value)}"
+        return [Codes.READINESS_CHECKS.msg(name, problem=problem)]
+    messages = []
+    for index, path in enumerate(value):
+        if found := _readiness_problem(path):
+            code, problem = found
+            messages.append(code.msg(name, where=f"{name}[{index}]", problem=problem))
+    return messages
+
+
+# RFC 6750 b64token: what an "Authorization: Bearer <token>" header can carry.
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+@check(Tags.security)
+def check_metrics_token(**kwargs: Any) -> list[CheckMessage]:
+    # The token is a secret: messages describe it, never show it.
+    value: Any = conf.metrics_token
+    if value is None:
+        return []
+    if not isinstance(value, str):
+        problem = f"must be None or a string, not {type(value).__name__}"
+    elif not value:
+        problem = "is empty"
+    elif not _BEARER_TOKEN.fullmatch(value):
+        problem = "contains characters a Bearer token cannot carry (letters, digits and -._~+/ then optional =)"
+    else:
+        return []
+    return [
+        Codes.METRICS_TOKEN.msg(Settings.metrics_token.setting_name, problem=problem)
+    ]
+
+
+@check(Tags.security, deploy=True)
+def check_metrics_token_length(**kwargs: Any) -> list[CheckMessage]:
+    value: Any = conf.metrics_token
+    if not isinstance(value, str) or not value or len(value) >= 16:
+        return []
+    return [
+        Codes.METRICS_TOKEN_SHORT.msg(
+            Settings.metrics_token.setting_name, length=len(value)
+        )
+    ]
+
+
+@check()
+def check_drain_seconds(**kwargs: Any) -> list[CheckMessage]:
+    return _value_check(
+        Codes.DRAIN_SECONDS,
+        Settings.drain_seconds.setting_name,
+        conf.drain_seconds,
+        non_negative_number,
+    )

@@ -1,0 +1,133 @@
+"""Live, typed access to the ``STABILITY_*`` settings.
+
+Every attribute of :data:`conf` reads :mod:`django.conf.settings` on each
+access, so ``override_settings`` works everywhere. The setting name is derived
+from the attribute name (``conf.redis_url`` reads ``STABILITY_REDIS_URL``), so
+it is typed only once.
+
+Values derived from settings that are expensive to compute (compiled
+patterns, parsed networks, client objects) are memoised with
+:func:`cached_on_settings`; one ``setting_changed`` receiver clears them all.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any, Generic, TypeVar, overload
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+PREFIX = "STABILITY_"
+
+DEFAULT_REALTIME: Mapping[str, Any] = {
+    "HEARTBEAT": 30,
+    "MAX_CONNECTIONS_PER_USER": 10,
+    "CONNECT_RATE": "100/m",
+    "REPLAY_MAX_EVENTS": 1000,
+    "REPLAY_TTL": 600,
+}
+
+
+class _Setting(Generic[T]):
+    """A descriptor reading ``STABILITY_<NAME>`` from Django's settings on access."""
+
+    def __init__(
+        self, default: T | Callable[[], T], *, call_default: bool = False
+    ) -> None:
+        self._default = default
+        self._call_default = call_default
+        self.setting_name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.setting_name = PREFIX + name.upper()
+
+    def default(self) -> T:
+        if self._call_default:
+            return self._default()  # type: ignore[operator]
+        return self._default  # type: ignore[return-value]
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _Setting[T]: ...
+
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> T: ...
+
+    def __get__(
+        self, obj: object | None, objtype: type | None = None
+    ) -> T | _Setting[T]:
+        if obj is None:
+            return self
+        if hasattr(settings, self.setting_name):
+            return getattr(settings, self.setting_name)  # type: ignore[no-any-return]
+        return self.default()
+
+
+def _app_version_default() -> str:
+    return os.environ.get("APP_VERSION") or "unknown"
+
+
+class Settings:
+    """The ``STABILITY_*`` settings with their defaults (see ``docs/settings.rst``)."""
+
+    redis_url: _Setting[str | None] = _Setting(None)
+    app_version: _Setting[str] = _Setting(_app_version_default, call_default=True)
+    correlation_headers: _Setting[Sequence[str]] = _Setting(
+        ("X-Correlation-ID", "X-Request-ID")
+    )
+    cache_policies: _Setting[Sequence[tuple[str, str]]] = _Setting(
+        (
+            ("/static/", "public, max-age=86400, immutable"),
+            ("/api/", "no-store"),
+        )
+    )
+    api_prefixes: _Setting[Sequence[str]] = _Setting(("/api/", "/stability/"))
+    ratelimit: _Setting[str | None] = _Setting("100/s")
+    ratelimit_exempt: _Setting[Sequence[str]] = _Setting(
+        ("/stability/health/", "/stability/metrics", "/static/")
+    )
+    ratelimit_fail_open: _Setting[bool] = _Setting(True)
+    trusted_proxies: _Setting[Sequence[str]] = _Setting(())
+    breakers: _Setting[Mapping[str, Mapping[str, Any]]] = _Setting({})
+    draft_ttl: _Setting[timedelta] = _Setting(timedelta(days=7))
+    draft_max_bytes: _Setting[int] = _Setting(262144)
+    drafts_per_user: _Setting[int] = _Setting(200)
+    realtime: _Setting[Mapping[str, Any]] = _Setting(DEFAULT_REALTIME)
+    health_timeout: _Setting[float] = _Setting(2.0)
+    readiness_checks: _Setting[Sequence[str] | None] = _Setting(None)
+    metrics_token: _Setting[str | None] = _Setting(None)
+    drain_seconds: _Setting[float] = _Setting(10)
+
+    @classmethod
+    def setting_names(cls) -> list[str]:
+        """Every ``STABILITY_*`` setting name this version knows."""
+        return [v.setting_name for v in vars(cls).values() if isinstance(v, _Setting)]
+
+    def realtime_option(self, key: str) -> Any:
+        """One key of ``STABILITY_REALTIME``, falling back to its default."""
+        return {**DEFAULT_REALTIME, **self.realtime}[key]
+
+
+conf = Settings()
+
+_caches: list[Any] = []
+
+
+def cached_on_settings(func: F) -> F:
+    """Memoise ``func`` until any setting changes (``override_settings`` in tests)."""
+    cached = functools.cache(func)
+    _caches.append(cached)
+    return cached  # type: ignore[return-value]
+
+
+@receiver(setting_changed)
+def _clear_caches(**kwargs: Any) -> None:
+    for cached in _caches:
+        cached.cache_clear()

@@ -1,0 +1,138 @@
+"""The correlation ID of the current request (or task), kept in a context variable.
+
+A :class:`~contextvars.ContextVar` follows the code that serves a request
+wherever it goes: sync views, async views, and functions run through
+:func:`asgiref.sync.sync_to_async` or :func:`asgiref.sync.async_to_sync`
+(asgiref copies the context into the thread or loop it uses). Threads started
+by hand with :mod:`threading` do not inherit it; pass the ID explicitly or use
+:func:`contextvars.copy_context`.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+
+from django_stability.conf import cached_on_settings, conf
+
+__all__ = [
+    "correlation_scope",
+    "get_correlation_id",
+    "is_valid_correlation_id",
+    "new_correlation_id",
+    "outgoing_headers",
+    "reset_correlation_id",
+    "set_correlation_id",
+]
+
+MAX_LENGTH = 128
+
+# ASCII only on purpose: IDs end up in headers, log lines and terminals.
+_VALID = re.compile(rf"[A-Za-z0-9._:\-]{{1,{MAX_LENGTH}}}").fullmatch
+
+_correlation_id: ContextVar[str | None] = ContextVar(
+    "django_stability.correlation_id", default=None
+)
+
+
+def is_valid_correlation_id(value: object) -> bool:
+    """Whether ``value`` is an acceptable correlation ID: 1-128 chars of ``[A-Za-z0-9._:-]``.
+
+    Args:
+        value: anything; only a :class:`str` can be valid.
+    """
+    return isinstance(value, str) and _VALID(value) is not None
+
+
+def new_correlation_id() -> str:
+    """A fresh random ID: a UUID4 in its canonical 36-character form."""
+    return str(uuid.uuid4())
+
+
+def get_correlation_id() -> str | None:
+    """The correlation ID of the current context, or ``None`` outside a request."""
+    return _correlation_id.get()
+
+
+def set_correlation_id(value: str | None) -> Token[str | None]:
+    """Make ``value`` the current correlation ID (``None`` clears it).
+
+    Args:
+        value: a valid ID (see :func:`is_valid_correlation_id`) or ``None``.
+
+    Returns:
+        A token for :func:`reset_correlation_id`, which restores the previous value.
+
+    Raises:
+        ValueError: ``value`` is not a valid ID. The message does not contain it.
+    """
+    if value is not None and not is_valid_correlation_id(value):
+        raise ValueError(
+            "invalid correlation ID (must be 1-128 chars of [A-Za-z0-9._:-])"
+        )
+    return _correlation_id.set(value)
+
+
+def reset_correlation_id(token: Token[str | None]) -> None:
+    """Restore the correlation ID that was current before :func:`set_correlation_id`.
+
+    Args:
+        token: what :func:`set_correlation_id` returned, in the same context.
+    """
+    _correlation_id.reset(token)
+
+
+@contextmanager
+def correlation_scope(value: str | None = None) -> Iterator[str]:
+    """Run a block under a correlation ID: ``value``, or a fresh one when ``None``.
+
+    For work outside the request cycle (management commands, task queues,
+    consumers)::
+
+        with correlation_scope(message.headers.get("X-Correlation-ID")) as cid:
+            handle(message)
+
+    An invalid ``value`` is replaced by a fresh ID rather than rejected, since it
+    usually comes from outside.
+
+    Yields:
+        The ID in force inside the block.
+    """
+    cid = (
+        value
+        if value is not None and is_valid_correlation_id(value)
+        else new_correlation_id()
+    )
+    token = _correlation_id.set(cid)
+    try:
+        yield cid
+    finally:
+        _correlation_id.reset(token)
+
+
+@cached_on_settings
+def _header_names() -> tuple[str, ...]:
+    """``STABILITY_CORRELATION_HEADERS`` as a tuple (cached until settings change)."""
+    return tuple(conf.correlation_headers)
+
+
+def outgoing_headers() -> dict[str, str]:
+    """Headers carrying the current ID, for calls to other services.
+
+    Every name of ``STABILITY_CORRELATION_HEADERS`` maps to the current ID, so
+    the next service finds it whichever name it reads::
+
+        requests.get(url, headers={**outgoing_headers(), "Accept": "application/json"})
+
+    Returns:
+        A new dict; empty when there is no current ID.
+    """
+    cid = _correlation_id.get()
+    if cid is None:
+        return {}
+    return dict.fromkeys(_header_names(), cid)

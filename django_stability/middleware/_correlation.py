@@ -1,0 +1,205 @@
+"""``CorrelationIdMiddleware``: one ID per request, taken from the caller or made up."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import Any, cast
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase, StreamingHttpResponse
+
+from django_stability.conf import cached_on_settings, conf
+from django_stability.correlation import (
+    is_valid_correlation_id,
+    new_correlation_id,
+    reset_correlation_id,
+    set_correlation_id,
+)
+from django_stability.logging import get_logger
+
+_log = get_logger("django_stability.correlation")
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+").fullmatch
+_EXPOSE = "Access-Control-Expose-Headers"
+
+
+def _header_pairs(names: Sequence[object]) -> tuple[tuple[str, str], ...]:
+    """``(header name, request.META key)`` for each name; bad names are a configuration error."""
+    pairs = []
+    for name in names:
+        if not isinstance(name, str) or not _HEADER_NAME(name):
+            raise ImproperlyConfigured(f"invalid correlation header name {name!r}")
+        pairs.append((name, "HTTP_" + name.upper().replace("-", "_")))
+    return tuple(pairs)
+
+
+@cached_on_settings
+def _configured_pairs() -> tuple[tuple[str, str], ...]:
+    return _header_pairs(conf.correlation_headers)
+
+
+class _BoundIterator:
+    """Re-binds the ID while a streaming response produces each chunk.
+
+    The body of a streaming response is produced after the middleware has
+    returned (and reset the ID), so log lines written by the generator would
+    otherwise lose it.
+    """
+
+    __slots__ = ("_cid", "_iterator")
+
+    def __init__(self, iterator: Iterator[bytes], cid: str) -> None:
+        self._iterator = iterator
+        self._cid = cid
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        token = set_correlation_id(self._cid)
+        try:
+            return next(self._iterator)
+        finally:
+            reset_correlation_id(token)
+
+
+class _BoundAsyncIterator:
+    """The async twin of :class:`_BoundIterator`."""
+
+    __slots__ = ("_cid", "_iterator")
+
+    def __init__(self, iterator: AsyncIterator[bytes], cid: str) -> None:
+        self._iterator = iterator
+        self._cid = cid
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        token = set_correlation_id(self._cid)
+        try:
+            return await anext(self._iterator)
+        finally:
+            reset_correlation_id(token)
+
+
+class CorrelationIdMiddleware:
+    """Give every request a correlation ID and every response the header carrying it.
+
+    The ID is the value of the first ``STABILITY_CORRELATION_HEADERS`` header
+    that is valid (1-128 chars of ``[A-Za-z0-9._:-]``), otherwise a fresh UUID4.
+    An invalid value is dropped: only its length is logged, never the value.
+    While the request is served the ID is available from
+    :func:`django_stability.correlation.get_correlation_id` and as
+    ``request.correlation_id``; afterwards the context is restored, so nothing
+    leaks into the next request served by the same thread. Every response,
+    errors and streaming ones included, carries the ID under every configured
+    header name. When the response already has an
+    ``Access-Control-Expose-Headers`` header (set by a CORS middleware inside
+    this one), the names are appended to it so browsers may read them.
+
+    Put it first in ``MIDDLEWARE``.
+
+    Args:
+        get_response: the next handler.
+        headers: header names to use instead of ``STABILITY_CORRELATION_HEADERS``.
+
+    Raises:
+        ImproperlyConfigured: a header name is not a valid HTTP token.
+
+    .. versionadded:: 0.1
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self,
+        get_response: Callable[
+            [HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]
+        ],
+        *,
+        headers: Sequence[str] | None = None,
+    ) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+        # Validated now so a typo fails at startup, not on the first request.
+        self._pairs = _header_pairs(headers) if headers is not None else None
+        if headers is None:
+            _configured_pairs()
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        token = set_correlation_id(self._before(request))
+        try:
+            return self._after(request, self.get_response(request))  # type: ignore[arg-type]
+        finally:
+            reset_correlation_id(token)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        token = set_correlation_id(self._before(request))
+        try:
+            return self._after(request, await self.get_response(request))  # type: ignore[misc]
+        finally:
+            reset_correlation_id(token)
+
+    def _header_pairs(self) -> tuple[tuple[str, str], ...]:
+        return _configured_pairs() if self._pairs is None else self._pairs
+
+    def _before(self, request: HttpRequest) -> str:
+        rejected: list[tuple[str, int]] = []
+        cid = None
+        for name, key in self._header_pairs():
+            value = request.META.get(key)
+            if value is None:
+                continue
+            if is_valid_correlation_id(value):
+                cid = value
+                break
+            rejected.append((name, len(value)))
+        if cid is None:
+            cid = new_correlation_id()
+        request.correlation_id = cid  # type: ignore[attr-defined]
+        for name, length in rejected:
+            # Never the value: it may be huge, or carry newlines and escapes.
+            _log.warning(
+                "correlation_id_rejected",
+                header=name,
+                length=length,
+                correlation_id=cid,
+            )
+        return cid
+
+    def _after(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        cid: str = request.correlation_id  # type: ignore[attr-defined]
+        pairs = self._header_pairs()
+        for name, _ in pairs:
+            response[name] = cid
+        exposed = response.get(_EXPOSE)
+        if exposed is not None and exposed.strip() != "*":
+            known = {item.strip().lower() for item in exposed.split(",")}
+            missing = [name for name, _ in pairs if name.lower() not in known]
+            if missing:
+                response[_EXPOSE] = (
+                    ", ".join([exposed, *missing])
+                    if exposed.strip()
+                    else ", ".join(missing)
+                )
+        if isinstance(response, StreamingHttpResponse):
+            if response.is_async:
+                response.streaming_content = _BoundAsyncIterator(
+                    cast(AsyncIterator[bytes], response.streaming_content), cid
+                )
+            else:
+                response.streaming_content = _BoundIterator(
+                    cast(Iterator[bytes], response.streaming_content), cid
+                )
+        return response

@@ -1,0 +1,62 @@
+"""The shared-state engine: one place for state every worker process must agree on.
+
+Breaker states, rate-limit counters, per-user connection slots, the realtime
+replay log and the drain flag all live here: in Redis when
+``STABILITY_REDIS_URL`` is set, in this process's memory otherwise, and in
+process memory *temporarily* while Redis is unreachable (logged once per
+outage, never raised to the app). Features change state only through
+:class:`Operation` objects, a Lua script plus its Python twin, so each change
+is atomic on both backends. See ``docs/shared-state.rst``.
+
+Typical use::
+
+    from django_stability.state import get_engine
+
+    engine = get_engine()
+    hits = engine.incr(f"ratelimit:{ip}", now=time.time(), window=1.0)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django_stability.state._builtin import DELETE, GET, INCR, SET, WindowCount
+from django_stability.state._engine import (
+    Engine,
+    EngineStatus,
+    Mode,
+    StateUnavailable,
+    get_engine,
+)
+from django_stability.state._memory import MemoryStore
+from django_stability.state._ops import Arg, Operation
+
+if TYPE_CHECKING:
+    from django_stability.state._redis import OUTAGE_ERRORS
+
+__all__ = [
+    "DELETE",
+    "GET",
+    "INCR",
+    "OUTAGE_ERRORS",
+    "SET",
+    "Arg",
+    "Engine",
+    "EngineStatus",
+    "MemoryStore",
+    "Mode",
+    "Operation",
+    "StateUnavailable",
+    "WindowCount",
+    "get_engine",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # OUTAGE_ERRORS names redis-py's exception classes: import redis-py only
+    # when asked, so that memory mode works without the [redis] extra.
+    if name == "OUTAGE_ERRORS":
+        from django_stability.state._redis import OUTAGE_ERRORS
+
+        return OUTAGE_ERRORS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,277 @@
+"""The engine: runs operations on Redis, or in process memory, degrading on outages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+
+from django_stability.conf import cached_on_settings, conf
+from django_stability.state._availability import Availability, describe
+from django_stability.state._builtin import BuiltinOps
+from django_stability.state._memory import MemoryStore
+from django_stability.state._ops import Arg, Operation, check_keys, encode_args
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
+
+    from django_stability.state._redis import RedisBackend
+
+R = TypeVar("R")
+Mode = Literal["redis", "memory", "degraded"]
+
+
+class StateUnavailable(Exception):
+    """Redis did not answer a :meth:`Engine.ping`.
+
+    .. versionadded:: 0.1
+    """
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """What a health check or an operator wants to know about the engine.
+
+    Attributes:
+        mode: ``"redis"``, ``"memory"`` (no URL configured) or ``"degraded"``.
+        healthy: ``False`` only while degraded.
+        url: The Redis URL without its password; ``None`` in memory mode.
+        error: The last outage error, ``"Type: message"``.
+        down_for: Seconds since the outage began, while degraded.
+        retry_in: Seconds until Redis is tried again, while degraded.
+
+    .. versionadded:: 0.1
+    """
+
+    mode: Mode
+    healthy: bool
+    url: str | None
+    error: str | None
+    down_for: float | None
+    retry_in: float | None
+
+
+class Engine(BuiltinOps):
+    """Shared state for every worker process: Redis when configured, else process memory.
+
+    Args:
+        url: A ``redis://``, ``rediss://`` or ``unix://`` URL; ``None`` keeps
+            everything in this process. Query-string options of the URL
+            (``socket_timeout``, ``socket_connect_timeout``, ``max_connections``,
+            ``timeout``) override the arguments below.
+        clock: Monotonic seconds, for memory expiry and the retry backoff.
+        key_prefix: Prepended to every key sent to Redis.
+        connect_timeout: Seconds to open a connection.
+        timeout: Seconds to wait for a reply.
+        max_connections: Per pool: the sync pool, and each event loop's pool.
+        pool_timeout: Seconds a caller waits for a free pooled connection.
+        retry_after: First delay before retrying Redis after an outage; doubles
+            on each failed retry up to ``max_retry_after``.
+        max_retry_after: Longest delay between two retries.
+
+    Raises:
+        ImproperlyConfigured: ``url`` is not a Redis URL, or redis-py (the
+            ``[redis]`` extra) is not installed.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        key_prefix: str = "stability:",
+        connect_timeout: float = 0.5,
+        timeout: float = 0.5,
+        max_connections: int = 50,
+        pool_timeout: float = 2.0,
+        retry_after: float = 1.0,
+        max_retry_after: float = 30.0,
+    ) -> None:
+        self.clock = clock
+        self.key_prefix = key_prefix
+        self._redis: RedisBackend | None = None
+        # What counts as an outage, and as any other Redis error; empty (so
+        # nothing matches) in memory mode, where redis-py need not be installed.
+        self._outage_errors: tuple[type[Exception], ...] = ()
+        self._redis_errors: tuple[type[Exception], ...] = ()
+        if url:
+            try:
+                from django_stability.state import _redis
+            except ImportError as exc:  # the [redis] extra is not installed
+                raise ImproperlyConfigured(
+                    "STABILITY_REDIS_URL is set but redis-py is not installed: "
+                    'pip install "django-stability[redis]"'
+                ) from exc
+            self._redis = _redis.RedisBackend(
+                url,
+                connect_timeout=connect_timeout,
+                timeout=timeout,
+                max_connections=max_connections,
+                pool_timeout=pool_timeout,
+            )
+            self._outage_errors = _redis.OUTAGE_ERRORS
+            self._redis_errors = (_redis.RedisError,)
+        # Memory mode's store, or the process-local fallback while degraded.
+        self.memory = MemoryStore(clock)
+        self._availability = Availability(
+            clock=clock,
+            retry_after=retry_after,
+            max_retry_after=max_retry_after,
+            target=self._redis.url if self._redis else "",
+            on_recover=self.memory.flush,
+        )
+
+    @property
+    def mode(self) -> Mode:
+        """``"redis"``, ``"memory"`` or ``"degraded"`` (Redis configured but unreachable)."""
+        if self._redis is None:
+            return "memory"
+        return "degraded" if self._availability.down else "redis"
+
+    @property
+    def healthy(self) -> bool:
+        """``False`` while degraded: state is then process-local."""
+        return not self._availability.down
+
+    def status(self) -> EngineStatus:
+        """A snapshot for health checks and operators."""
+        avail = self._availability
+        down = avail.down
+        now = self.clock()
+        return EngineStatus(
+            mode=self.mode,
+            healthy=not down,
+            url=self._redis.url if self._redis else None,
+            error=avail.error if down else None,
+            down_for=now - avail.since if down else None,
+            retry_in=max(0.0, avail.retry_at - now) if down else None,
+        )
+
+    def run(self, op: Operation[R], keys: Sequence[str], args: Sequence[Arg] = ()) -> R:
+        """Run ``op`` atomically on ``keys`` with ``args``; never raises for an outage.
+
+        Raises:
+            TypeError: ``keys`` or ``args`` hold values an operation cannot take.
+            redis.exceptions.ResponseError: the Lua script failed (a bug, not an outage).
+        """
+        keys, encoded = check_keys(keys), encode_args(args)
+        backend = self._redis
+        if backend is not None:
+            probe = self._availability.admit()
+            if probe is not None:
+                try:
+                    reply = backend.run(
+                        op, [self.key_prefix + key for key in keys], encoded
+                    )
+                except self._outage_errors as exc:
+                    self._availability.failed(exc, probe)
+                except self._redis_errors:
+                    self._availability.succeeded(probe)
+                    raise
+                else:
+                    self._availability.succeeded(probe)
+                    return op.decode(reply)
+                finally:
+                    if probe:
+                        self._availability.release()
+        return op.decode(self.memory.run(op, keys, encoded))
+
+    async def arun(
+        self, op: Operation[R], keys: Sequence[str], args: Sequence[Arg] = ()
+    ) -> R:
+        """The async twin of :meth:`run`; memory operations run inline, without a thread."""
+        keys, encoded = check_keys(keys), encode_args(args)
+        backend = self._redis
+        if backend is not None:
+            probe = self._availability.admit()
+            if probe is not None:
+                try:
+                    reply = await backend.arun(
+                        op, [self.key_prefix + key for key in keys], encoded
+                    )
+                except self._outage_errors as exc:
+                    self._availability.failed(exc, probe)
+                except self._redis_errors:
+                    self._availability.succeeded(probe)
+                    raise
+                else:
+                    self._availability.succeeded(probe)
+                    return op.decode(reply)
+                finally:
+                    if probe:
+                        self._availability.release()
+        return op.decode(self.memory.run(op, keys, encoded))
+
+    def ping(self) -> float:
+        """Round-trip Redis now, whatever the backoff; return the seconds it took.
+
+        A success ends an outage and a failure starts one, so a health probe
+        doubles as the engine's retry. In memory mode this returns ``0.0``.
+
+        Raises:
+            StateUnavailable: Redis did not answer.
+        """
+        if self._redis is None:
+            return 0.0
+        probe = bool(self._availability.admit(force=True))
+        start = time.perf_counter()
+        try:
+            self._redis.sync.ping()
+        except self._outage_errors as exc:
+            self._availability.failed(exc, probe)
+            raise StateUnavailable(describe(exc)) from exc
+        finally:
+            if probe:
+                self._availability.release()
+        self._availability.succeeded(probe)
+        return time.perf_counter() - start
+
+    async def aping(self) -> float:
+        """The async twin of :meth:`ping`."""
+        if self._redis is None:
+            return 0.0
+        probe = bool(self._availability.admit(force=True))
+        start = time.perf_counter()
+        try:
+            await (await self._redis.aclient()).ping()
+        except self._outage_errors as exc:
+            self._availability.failed(exc, probe)
+            raise StateUnavailable(describe(exc)) from exc
+        finally:
+            if probe:
+                self._availability.release()
+        self._availability.succeeded(probe)
+        return time.perf_counter() - start
+
+    def redis_client(self) -> redis.Redis | None:
+        """The raw sync client (``None`` in memory mode); outages are then yours to handle."""
+        return self._redis.sync if self._redis else None
+
+    async def aredis_client(self) -> redis.asyncio.Redis | None:
+        """The raw async client of the running event loop (``None`` in memory mode)."""
+        return await self._redis.aclient() if self._redis else None
+
+    def close(self) -> None:
+        """Close the sync connections; they reopen if the engine is used again."""
+        if self._redis is not None:
+            self._redis.close()
+
+    async def aclose(self) -> None:
+        """Close this event loop's connections now rather than when the loop shuts down."""
+        if self._redis is not None:
+            await self._redis.aclose()
+
+
+@cached_on_settings
+def get_engine() -> Engine:
+    """The process's engine for ``STABILITY_REDIS_URL``, built once (again after a settings change).
+
+    .. versionadded:: 0.1
+    """
+    return Engine(conf.redis_url or None)

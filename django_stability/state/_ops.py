@@ -1,0 +1,140 @@
+"""Operations: one atomic step on shared state, written twice (Lua and Python).
+
+An :class:`Operation` is the unit every stability feature uses to read or
+change shared state. Redis runs its Lua source with ``EVALSHA`` (atomic by
+construction); the in-process store runs its Python twin under the store's
+lock (atomic within the process). Both see the same inputs, as Redis would:
+``keys`` and ``args`` are lists of ``str``, and the Python twin's return value
+is converted exactly the way Redis converts a Lua value into a reply, so a test
+that passes against one backend means the same against the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+if TYPE_CHECKING:
+    from django_stability.state._memory import MemoryStore
+
+R = TypeVar("R")
+
+#: What an operation may take as an argument; sent to Redis as text.
+Arg = str | int | float
+
+#: The Python twin: ``(store, keys, args) -> reply``, run under the store's lock.
+LocalFunction = Callable[["MemoryStore", list[str], list[str]], Any]
+
+
+class Operation(Generic[R]):
+    """One atomic step on shared state, as a Lua script plus its Python twin.
+
+    Args:
+        name: Short identifier used in log lines and errors.
+        lua: The Redis script. It must touch only the keys passed in ``KEYS``
+            (never build key names itself) and read time only from ``ARGV``.
+        local: The same logic in Python, ``local(store, keys, args)``, run
+            under the in-process store's lock. ``args`` are strings, exactly
+            like ``ARGV``.
+        decode: Turns the reply (after Redis' Lua conversion rules) into the
+            value callers get; applied identically for both backends. Without
+            it callers get the raw reply.
+
+    .. versionadded:: 0.1
+    """
+
+    __slots__ = ("decode", "local", "lua", "name", "sha")
+
+    @overload
+    def __init__(
+        self: Operation[Any], name: str, lua: str, local: LocalFunction
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self, name: str, lua: str, local: LocalFunction, decode: Callable[[Any], R]
+    ) -> None: ...
+
+    def __init__(
+        self,
+        name: str,
+        lua: str,
+        local: LocalFunction,
+        decode: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.lua = lua
+        self.local = local
+        self.decode: Callable[[Any], R] = decode or _raw
+        # EVALSHA needs the script's SHA1; computing it once here means the
+        # hot path never hashes and Redis never receives the source twice.
+        self.sha = hashlib.sha1(lua.encode(), usedforsecurity=False).hexdigest()
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.name} {self.sha[:8]}>"
+
+
+def _raw(reply: Any) -> Any:
+    return reply
+
+
+def encode_args(args: Sequence[Arg]) -> list[str]:
+    """Encode arguments the way redis-py would, rejecting what it rejects."""
+    if isinstance(args, str | bytes):
+        raise TypeError("args must be a sequence of arguments, not a single string")
+    encoded = []
+    for arg in args:
+        kind = type(arg)
+        if kind is str:
+            encoded.append(arg)
+        elif kind is int:
+            encoded.append(str(arg))
+        elif kind is float:
+            encoded.append(repr(arg))
+        else:
+            raise TypeError(
+                f"operation arguments must be str, int or float, not {kind.__name__}"
+            )
+    return encoded  # type: ignore[return-value]
+
+
+def check_keys(keys: Sequence[str]) -> list[str]:
+    """Return ``keys`` as a list of non-empty strings, or raise ``TypeError``/``ValueError``."""
+    if isinstance(keys, str | bytes):
+        raise TypeError("keys must be a sequence of key names, not a single string")
+    checked = list(keys)
+    for key in checked:
+        if type(key) is not str:
+            raise TypeError(f"keys must be str, not {type(key).__name__}")
+        if not key:
+            raise ValueError("keys must not be empty")
+    return checked
+
+
+def as_reply(value: Any) -> Any:
+    """Convert a Python twin's result the way Redis converts a Lua value.
+
+    ``None``/``False`` become ``None``, ``True`` becomes ``1``, numbers are
+    truncated to integers, strings stay strings, and a list stops at its first
+    ``None`` (a Lua array ends at its first ``nil``).
+    """
+    if value is None or value is False:
+        return None
+    if value is True:
+        return 1
+    kind = type(value)
+    if kind is str or kind is int:
+        return value
+    if kind is float:
+        return int(value)
+    if kind is list or kind is tuple:
+        items = []
+        for item in value:
+            if item is None:
+                break
+            items.append(as_reply(item))
+        return items
+    raise TypeError(
+        f"an operation cannot return {kind.__name__}; Redis would not either"
+    )

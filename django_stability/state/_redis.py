@@ -1,0 +1,160 @@
+"""Redis clients for the engine: one sync client per process, one async client per event loop.
+
+An asyncio client and its pool belong to the event loop they first ran on, so
+the async client is cached per running loop and closed when that loop shuts
+down (``asyncio.run``, ``asyncio.Runner``, uvicorn, asgiref and pytest-asyncio
+all call ``loop.shutdown_asyncgens()`` before closing a loop; a small async
+generator registered with the loop does the closing there).
+
+Both pools are *blocking* pools: when every connection is busy a caller waits
+(up to ``pool_timeout``) instead of failing at once, which is what keeps a burst
+such as a mass WebSocket disconnect from turning into ``MaxConnectionsError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncGenerator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import redis.asyncio
+import redis.asyncio.retry
+import redis.backoff
+import redis.exceptions
+import redis.retry
+from django.core.exceptions import ImproperlyConfigured
+
+from django_stability.state._ops import Operation
+
+RedisError = redis.exceptions.RedisError
+
+#: Errors meaning "Redis cannot serve us now": the engine degrades instead of raising.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,  # refused, reset, auth, LOADING, pool wait timed out
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,  # a failover left us talking to a replica
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ClusterDownError,  # also MASTERDOWN
+    OSError,  # socket errors redis-py does not wrap; asyncio's TimeoutError too
+)
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, fit for logs and status pages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:" if parts.username else ":"
+    return urlunsplit(parts._replace(netloc=f"{user}***@{netloc}"))
+
+
+class RedisBackend:
+    """The sync client and the per-loop async clients for one Redis URL."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float,
+        timeout: float,
+        max_connections: int,
+        pool_timeout: float,
+    ) -> None:
+        self.url = redact(url)
+        self._url = url
+        # Query-string options in the URL (``?socket_timeout=2``) win over these.
+        self._options: dict[str, Any] = {
+            "socket_connect_timeout": connect_timeout,
+            "socket_timeout": timeout,
+            "max_connections": max_connections,
+            "timeout": pool_timeout,
+            "decode_responses": True,
+        }
+        # One immediate retry on a connection error, no backoff: it reconnects
+        # a pooled connection that died (Redis restarted, idle timeout) without
+        # declaring an outage; a real outage then fails fast on the second try.
+        # Timeouts are not retried, so a hung Redis costs one timeout per call.
+        try:
+            pool = redis.BlockingConnectionPool.from_url(
+                url,
+                retry=redis.retry.Retry(
+                    redis.backoff.NoBackoff(), 1, (redis.exceptions.ConnectionError,)
+                ),
+                **self._options,
+            )
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"STABILITY_REDIS_URL is not a usable Redis URL: {exc}"
+            ) from exc
+        self.sync = redis.Redis.from_pool(pool)
+        self._lock = threading.Lock()
+        self._loops: dict[
+            asyncio.AbstractEventLoop,
+            tuple[redis.asyncio.Redis, AsyncGenerator[None, None]],
+        ] = {}
+
+    def run(self, op: Operation[Any], keys: list[str], args: list[str]) -> Any:
+        """Run ``op`` with ``EVALSHA``, sending the script once if Redis lacks it."""
+        try:
+            return self.sync.evalsha(op.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return self.sync.eval(op.lua, len(keys), *keys, *args)
+
+    async def arun(self, op: Operation[Any], keys: list[str], args: list[str]) -> Any:
+        """The async twin of :meth:`run`, on this event loop's client."""
+        client = await self.aclient()
+        try:
+            return await client.evalsha(op.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return await client.eval(op.lua, len(keys), *keys, *args)
+
+    async def aclient(self) -> redis.asyncio.Redis:
+        """The running loop's client, opened on first use."""
+        entry = self._loops.get(asyncio.get_running_loop())
+        return entry[0] if entry is not None else await self._open()
+
+    async def _open(self) -> redis.asyncio.Redis:
+        loop = asyncio.get_running_loop()
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            self._url,
+            retry=redis.asyncio.retry.Retry(
+                redis.backoff.NoBackoff(), 1, (redis.exceptions.ConnectionError,)
+            ),
+            **self._options,
+        )
+        client = redis.asyncio.Redis.from_pool(pool)
+        closer = self._close_with_loop(loop, client)
+        with self._lock:
+            # Loops closed without shutdown_asyncgens() cannot be cleaned up
+            # any more; forget them so this dict does not grow.
+            for old in [old for old in self._loops if old.is_closed()]:
+                del self._loops[old]
+            self._loops[loop] = (client, closer)
+        # First iteration registers the generator with the loop (its asyncgen
+        # hooks); it does not suspend, so no other task can race this one.
+        await anext(closer)
+        return client
+
+    async def _close_with_loop(
+        self, loop: asyncio.AbstractEventLoop, client: redis.asyncio.Redis
+    ) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._loops.pop(loop, None)
+            await client.aclose()
+
+    async def aclose(self) -> None:
+        """Close the running loop's client now rather than at loop shutdown."""
+        entry = self._loops.get(asyncio.get_running_loop())
+        if entry is not None:
+            await entry[1].aclose()
+
+    def close(self) -> None:
+        """Close the sync client's connections (they reopen on next use)."""
+        self.sync.close()

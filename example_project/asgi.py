@@ -1,0 +1,32 @@
+"""ASGI entry point: ``uvicorn example_project.asgi:application`` (from the repository root).
+
+HTTP goes to Django; WebSocket connections go through Channels' routing, with the
+session user resolved (``AuthMiddlewareStack``) and the Origin checked against
+``ALLOWED_HOSTS``. The routes live in ``example_project.routing``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
+
+# Django must be set up (apps loaded) before anything imports models: keep this first.
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from example_project.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

@@ -1,0 +1,40 @@
+"""Where the test suite finds PostgreSQL and Redis, and whether they answer.
+
+``STABILITY_TEST_POSTGRES_URL`` and ``STABILITY_TEST_REDIS_URL`` point the suite
+at other servers. Tests marked ``postgres`` or ``redis`` skip when their server
+does not answer, and fail instead when ``STABILITY_REQUIRE_SERVICES=1``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+from urllib.parse import urlsplit
+
+POSTGRES_URL = os.environ.get(
+    "STABILITY_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
+# Database 14 of the machine's Redis is this suite's; tests flush it freely.
+REDIS_URL = os.environ.get("STABILITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+REQUIRE = os.environ.get("STABILITY_REQUIRE_SERVICES") == "1"
+
+
+@functools.cache
+def reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or 0), timeout=1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_up() -> bool:
+    return reachable(POSTGRES_URL)
+
+
+def redis_up() -> bool:
+    return reachable(REDIS_URL)

@@ -1,0 +1,82 @@
+"""Settings for the test suite.
+
+The default database is the real PostgreSQL server when it answers (always in
+CI), and SQLite otherwise so that a laptop without services can still run the
+suite; tests that depend on PostgreSQL itself are marked ``postgres``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from tests import services
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1", "[::1]"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "tests.urls"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "health_check",
+    "django_stability",
+]
+
+MIDDLEWARE = [
+    "django_stability.middleware.CorrelationIdMiddleware",
+    "django_stability.middleware.AccessLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_stability.middleware.CacheHeadersMiddleware",
+    "django_stability.middleware.ProblemDetailsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+if services.postgres_up():
+    _pg = urlsplit(services.POSTGRES_URL)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _pg.path.lstrip("/") or "test",
+            "USER": _pg.username or "postgres",
+            "PASSWORD": _pg.password or "",
+            "HOST": _pg.hostname or "127.0.0.1",
+            "PORT": _pg.port or 5432,
+            # Each tox environment / run gets its own test database name.
+            "TEST": {"NAME": "test_django_stability"},
+        }
+    }
+else:
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+    }
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STATIC_URL = "/static/"
+LOGGING_CONFIG = None  # the suite configures logging through django_stability.logging

@@ -1,0 +1,284 @@
+"""System checks of the prefix, rate-limit, proxy and breaker settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+
+from django_stability.checks._features import BREAKER_OPTIONS
+from tests.test_checks import check_error_codes
+
+
+def fallback_payment() -> str:
+    """A breaker fallback the checks can import."""
+    return "queued"
+
+
+# STABILITY_API_PREFIXES and STABILITY_RATELIMIT_EXEMPT ------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "code"),
+    [("STABILITY_API_PREFIXES", "E007"), ("STABILITY_RATELIMIT_EXEMPT", "E009")],
+)
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        ("/api/", " must be a list of path prefixes, not str '/api/'"),
+        (None, " must be a list of path prefixes, not NoneType None"),
+        (
+            ["/ok/", "api/"],
+            "[1] must be a path prefix starting with '/', not str 'api/'",
+        ),
+        (
+            ["/ok/", b"/api/"],
+            "[1] must be a path prefix starting with '/', not bytes b'/api/'",
+        ),
+    ],
+)
+def test_prefix_lists_must_be_lists_of_absolute_prefixes(setting, code, value, where):
+    """A bare string, another type or a prefix without a leading slash is an error naming the item."""
+    with override_settings(**{setting: value}):
+        [message] = check_error_codes([code])
+    assert message.msg == f"{setting}{where}."
+
+
+@pytest.mark.parametrize(
+    "setting", ["STABILITY_API_PREFIXES", "STABILITY_RATELIMIT_EXEMPT"]
+)
+def test_prefix_lists_may_be_empty(setting):
+    """An empty list (no API paths, nothing exempt) is valid."""
+    with override_settings(**{setting: []}):
+        check_error_codes([])
+
+
+# STABILITY_RATELIMIT and STABILITY_RATELIMIT_FAIL_OPEN ------------------------
+
+
+@pytest.mark.parametrize("value", [None, "1/s", "5/10m", "100/300", "10000/d"])
+def test_ratelimit_accepts_rates_and_none(value):
+    """None disables the global limit; any rate of the grammar is accepted."""
+    with override_settings(STABILITY_RATELIMIT=value):
+        check_error_codes([])
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("100/minute", "is an invalid rate '100/minute': expected"),
+        ("100/M", "is an invalid rate '100/M': expected"),
+        ("0/s", "the count must be at least 1"),
+        (100, "must be a rate string such as '100/s', not int 100"),
+        ((100, 1), "must be a rate string such as '100/s', not tuple (100, 1)"),
+    ],
+)
+def test_ratelimit_rejects_malformed_rates(value, problem):
+    """A rate django-ratelimit would misread, or a non-string, is E008."""
+    with override_settings(STABILITY_RATELIMIT=value):
+        [message] = check_error_codes(["E008"])
+    assert problem in message.msg
+
+
+@pytest.mark.parametrize("value", ["false", 0, 1, None])
+def test_ratelimit_fail_open_must_be_a_bool(value):
+    """A truthy or falsy non-bool (the string "false" is truthy) is E010."""
+    with override_settings(STABILITY_RATELIMIT_FAIL_OPEN=value):
+        check_error_codes(["E010"])
+
+
+# STABILITY_TRUSTED_PROXIES ----------------------------------------------------
+
+
+def test_trusted_proxies_accept_addresses_and_networks():
+    """Single addresses and CIDR networks of both families are accepted, CDN-sized ones too."""
+    value = [
+        "10.0.0.0/8",
+        "192.0.2.10",
+        "fd00::/8",
+        "2001:db8::1",
+        "104.16.0.0/13",
+        "2400:cb00::/32",
+        "fc00::/7",
+    ]
+    with override_settings(STABILITY_TRUSTED_PROXIES=value):
+        check_error_codes([])
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (
+            "10.0.0.0/8",
+            "STABILITY_TRUSTED_PROXIES must be a list of IP addresses or networks, not str",
+        ),
+        (
+            ["10.0.0.1/8"],
+            "STABILITY_TRUSTED_PROXIES[0] is not an IP address or network: 10.0.0.1/8 has host bits set",
+        ),
+        (
+            ["proxy.internal"],
+            "STABILITY_TRUSTED_PROXIES[0] is not an IP address or network:",
+        ),
+        (
+            ["10.0.0.0/33"],
+            "STABILITY_TRUSTED_PROXIES[0] is not an IP address or network:",
+        ),
+        (
+            [167772160],
+            "STABILITY_TRUSTED_PROXIES[0] must be an IP address or network string, not int",
+        ),
+    ],
+)
+def test_trusted_proxies_reject_what_is_not_an_ip_or_cidr(value, problem):
+    """Host names, host bits, impossible prefixes and non-strings are E011 naming the item."""
+    with override_settings(STABILITY_TRUSTED_PROXIES=value):
+        [message] = check_error_codes(["E011"])
+    assert message.msg.startswith(problem)
+
+
+@pytest.mark.parametrize("network", ["0.0.0.0/0", "128.0.0.0/1", "::/0", "2000::/3"])
+def test_trusted_proxies_warn_on_huge_public_networks(network):
+    """Trusting a network anyone can be in lets clients pick their own IP: W009."""
+    with override_settings(STABILITY_TRUSTED_PROXIES=["10.0.0.0/8", network]):
+        [message] = check_error_codes(["W009"])
+    assert message.msg.startswith(f"STABILITY_TRUSTED_PROXIES[1] '{network}' trusts")
+
+
+# STABILITY_BREAKERS -----------------------------------------------------------
+
+
+def test_breakers_accept_every_documented_option():
+    """A breaker using every option of DESIGN.md with valid values passes."""
+    options = {
+        "failure_threshold": 5,
+        "failure_rate": 50.0,
+        "minimum_calls": 10,
+        "window": 60,
+        "slow_call_seconds": 2.5,
+        "slow_call_rate": 100,
+        "reset_timeout": 30,
+        "half_open_max_calls": 1,
+        "success_threshold": 2,
+        "call_timeout": 5,
+        "exclude": [KeyError, "django.db.IntegrityError"],
+        "fallback": "tests.test_checks_features.fallback_payment",
+    }
+    assert set(options) == set(BREAKER_OPTIONS)
+    with override_settings(
+        STABILITY_BREAKERS={
+            "payments": options,
+            "mail": {},
+            "db:primary": {"call_timeout": None},
+        }
+    ):
+        check_error_codes([])
+
+
+@pytest.mark.parametrize(
+    ("value", "start"),
+    [
+        (
+            [("payments", {})],
+            "STABILITY_BREAKERS must be a dict of breaker name -> options, not list",
+        ),
+        (
+            {"pay/ments": {}},
+            "STABILITY_BREAKERS has an invalid breaker name: str 'pay/ments'",
+        ),
+        ({"": {}}, "STABILITY_BREAKERS has an invalid breaker name: str ''"),
+        ({1: {}}, "STABILITY_BREAKERS has an invalid breaker name: int 1"),
+        (
+            {"payments": 5},
+            "STABILITY_BREAKERS['payments'] must be a dict of options, not int 5",
+        ),
+    ],
+)
+def test_breakers_must_map_valid_names_to_dicts(value, start):
+    """A breaker list, a name unfit for URLs and keys, or non-dict options is E012."""
+    with override_settings(STABILITY_BREAKERS=value):
+        [message] = check_error_codes(["E012"])
+    assert message.msg.startswith(start)
+
+
+def test_unknown_breaker_option_names_breaker_key_and_suggestion():
+    """A misspelt option is E013 naming the breaker and key, suggesting the right one."""
+    with override_settings(
+        STABILITY_BREAKERS={"payments": {"failure_treshold": 5, "retries": 3}}
+    ):
+        messages = check_error_codes(["E013", "E013"])
+    assert messages[0].msg == (
+        "STABILITY_BREAKERS['payments']['failure_treshold'] is not a breaker option "
+        "(did you mean 'failure_threshold'?)."
+    )
+    assert (
+        messages[1].msg
+        == "STABILITY_BREAKERS['payments']['retries'] is not a breaker option."
+    )
+    assert "failure_threshold, failure_rate, minimum_calls" in str(messages[1].hint)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("failure_threshold", 0, "must be a positive whole number, not int 0"),
+        ("failure_threshold", True, "must be a positive whole number, not bool True"),
+        ("failure_threshold", "5", "must be a positive whole number, not str '5'"),
+        ("minimum_calls", 2.0, "must be a positive whole number, not float 2.0"),
+        ("half_open_max_calls", -1, "must be a positive whole number"),
+        (
+            "success_threshold",
+            None,
+            "must be a positive whole number, not NoneType None",
+        ),
+        ("failure_rate", 0, "must be a percentage above 0 and at most 100, not int 0"),
+        ("failure_rate", 150, "must be a percentage above 0 and at most 100"),
+        (
+            "slow_call_rate",
+            float("nan"),
+            "must be a percentage above 0 and at most 100, not float nan",
+        ),
+        ("window", 0, "must be a positive number, not int 0"),
+        ("window", timedelta(seconds=60), "must be a positive number, not timedelta"),
+        ("reset_timeout", float("inf"), "must be a positive number, not float inf"),
+        ("slow_call_seconds", "2", "must be a positive number"),
+        ("call_timeout", 0, "must be None or a positive number, not int 0"),
+        (
+            "exclude",
+            KeyError,
+            "must be a list of exception classes or their dotted paths, not class builtins.KeyError",
+        ),
+        (
+            "exclude",
+            [KeyError, int],
+            "item 1: class builtins.int is not an exception class",
+        ),
+        (
+            "exclude",
+            ["no.such.Error"],
+            "item 0: 'no.such.Error' cannot be imported (ModuleNotFoundError",
+        ),
+        (
+            "fallback",
+            fallback_payment,
+            "must be None or the dotted path of a callable, not function tests.test_checks_features.fallback_payment.",
+        ),
+        (
+            "fallback",
+            "tests.test_checks_features.nothing",
+            "'tests.test_checks_features.nothing' cannot be imported",
+        ),
+        (
+            "fallback",
+            "django_stability.conf.PREFIX",
+            "'django_stability.conf.PREFIX' is not callable",
+        ),
+    ],
+)
+def test_invalid_breaker_option_names_breaker_key_and_problem(key, value, problem):
+    """An option of the wrong type or range is E014 naming the breaker, the key and what is expected."""
+    with override_settings(STABILITY_BREAKERS={"payments": {key: value}}):
+        [message] = check_error_codes(["E014"])
+    assert message.msg.startswith(f"STABILITY_BREAKERS['payments']['{key}'] ")
+    assert problem in message.msg
