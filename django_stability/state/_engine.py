@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -53,6 +54,16 @@ class EngineStatus:
     error: str | None
     down_for: float | None
     retry_in: float | None
+
+
+class _Attempt:
+    """The outcome of one guarded Redis call: ``done`` once it answered."""
+
+    __slots__ = ("done", "reply")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.reply: Any = None
 
 
 class Engine(BuiltinOps):
@@ -162,25 +173,32 @@ class Engine(BuiltinOps):
         """
         keys, encoded = check_keys(keys), encode_args(args)
         backend = self._redis
-        if backend is not None:
-            probe = self._availability.admit()
-            if probe is not None:
-                try:
-                    reply = backend.run(
-                        op, [self.key_prefix + key for key in keys], encoded
-                    )
-                except self._outage_errors as exc:
-                    self._availability.failed(exc, probe)
-                except self._redis_errors:
-                    self._availability.succeeded(probe)
-                    raise
-                else:
-                    self._availability.succeeded(probe)
-                    return op.decode(reply)
-                finally:
-                    if probe:
-                        self._availability.release()
+        if backend is not None and (probe := self._availability.admit()) is not None:
+            with self._attempt(probe) as attempt:
+                attempt.reply = backend.run(
+                    op, [self.key_prefix + key for key in keys], encoded
+                )
+            if attempt.done:
+                return op.decode(attempt.reply)
         return op.decode(self.memory.run(op, keys, encoded))
+
+    @contextmanager
+    def _attempt(self, probe: bool) -> Iterator[_Attempt]:
+        """Account one Redis call for the outage tracker; an outage is swallowed (memory answers)."""
+        attempt = _Attempt()
+        try:
+            yield attempt
+        except self._outage_errors as exc:
+            self._availability.failed(exc, probe)
+        except self._redis_errors:
+            self._availability.succeeded(probe)
+            raise
+        else:
+            self._availability.succeeded(probe)
+            attempt.done = True
+        finally:
+            if probe:
+                self._availability.release()
 
     async def arun(
         self, op: Operation[R], keys: Sequence[str], args: Sequence[Arg] = ()
@@ -188,24 +206,13 @@ class Engine(BuiltinOps):
         """The async twin of :meth:`run`; memory operations run inline, without a thread."""
         keys, encoded = check_keys(keys), encode_args(args)
         backend = self._redis
-        if backend is not None:
-            probe = self._availability.admit()
-            if probe is not None:
-                try:
-                    reply = await backend.arun(
-                        op, [self.key_prefix + key for key in keys], encoded
-                    )
-                except self._outage_errors as exc:
-                    self._availability.failed(exc, probe)
-                except self._redis_errors:
-                    self._availability.succeeded(probe)
-                    raise
-                else:
-                    self._availability.succeeded(probe)
-                    return op.decode(reply)
-                finally:
-                    if probe:
-                        self._availability.release()
+        if backend is not None and (probe := self._availability.admit()) is not None:
+            with self._attempt(probe) as attempt:
+                attempt.reply = await backend.arun(
+                    op, [self.key_prefix + key for key in keys], encoded
+                )
+            if attempt.done:
+                return op.decode(attempt.reply)
         return op.decode(self.memory.run(op, keys, encoded))
 
     def ping(self) -> float:
