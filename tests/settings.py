@@ -7,6 +7,7 @@ suite; tests that depend on PostgreSQL itself are marked ``postgres``.
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 from tests import services
@@ -66,8 +67,13 @@ if services.postgres_up():
             "PASSWORD": _pg.password or "",
             "HOST": _pg.hostname or "127.0.0.1",
             "PORT": _pg.port or 5432,
-            # Each tox environment / run gets its own test database name.
-            "TEST": {"NAME": "test_django_stability"},
+            # Two runs at once (two checkouts, a tox environment beside
+            # ``make test``) each need a test database of their own.
+            "TEST": {
+                "NAME": os.environ.get(
+                    "STABILITY_TEST_DB_NAME", "test_django_stability"
+                )
+            },
         }
     }
 else:
