@@ -127,7 +127,18 @@ def cached_on_settings(func: F) -> F:
     return cached  # type: ignore[return-value]
 
 
+_callbacks: list[Callable[[], None]] = []
+
+
+def on_setting_changed(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` whenever a setting changes, for derived state that is not a memoised function."""
+    _callbacks.append(callback)
+    return callback
+
+
 @receiver(setting_changed)
 def _clear_caches(**kwargs: Any) -> None:
     for cached in _caches:
         cached.cache_clear()
+    for callback in _callbacks:
+        callback()

@@ -1,0 +1,52 @@
+"""Circuit breakers whose state every worker process shares.
+
+::
+
+    from django_stability.breakers import breaker, CircuitOpenError
+
+    @breaker("payments")
+    def charge(card, amount): ...
+
+    async with breaker("payments"):
+        await client.post(...)
+
+See ``docs/circuit-breakers.rst`` for the options, the sharing model and the
+integrations (database, cache, email, HTTP) in ``.integrations``.
+"""
+
+from __future__ import annotations
+
+from django_stability.breakers._api import CircuitBreaker
+from django_stability.breakers._breaker import STALENESS, CircuitOpenError, Snapshot
+from django_stability.breakers._config import BreakerConfig
+from django_stability.breakers._overrides import ACTIONS, operate
+from django_stability.breakers._registry import (
+    all_breakers,
+    breaker,
+    config_for,
+    is_known,
+)
+from django_stability.errors import register_problem
+from django_stability.signals import breaker_state_changed
+
+__all__ = [
+    "ACTIONS",
+    "STALENESS",
+    "BreakerConfig",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "Snapshot",
+    "all_breakers",
+    "breaker",
+    "breaker_state_changed",
+    "config_for",
+    "is_known",
+    "operate",
+]
+
+register_problem(
+    CircuitOpenError,
+    status=503,
+    code="circuit_open",
+    detail="A service this request depends on is unavailable right now; retry later.",
+)

@@ -1,0 +1,63 @@
+"""One breaker object per name and process, configured from ``STABILITY_BREAKERS``."""
+
+from __future__ import annotations
+
+import threading
+from typing import cast
+
+from django_stability.breakers._api import CircuitBreaker
+from django_stability.breakers._config import BreakerConfig
+from django_stability.checks._features import BREAKER_NAME
+from django_stability.conf import conf, on_setting_changed
+
+_breakers: dict[str, CircuitBreaker] = {}
+_lock = threading.Lock()
+
+
+def config_for(name: str) -> BreakerConfig:
+    """The options of breaker ``name``: its ``STABILITY_BREAKERS`` entry, or the defaults."""
+    return BreakerConfig.from_options(name, conf.breakers.get(name, {}))
+
+
+def breaker(name: str) -> CircuitBreaker:
+    """The process's breaker called ``name``, created on first use.
+
+    Use it as a decorator (``@breaker("payments")``), a context manager
+    (``with breaker("payments"):`` / ``async with``), or read
+    ``breaker("payments").state``. Options come from ``STABILITY_BREAKERS``
+    and follow its changes.
+
+    Raises:
+        ValueError: ``name`` is not 1-200 characters of ``[A-Za-z0-9._:-]``.
+
+    .. versionadded:: 0.1
+    """
+    found = _breakers.get(name)
+    if found is not None:
+        return found
+    if not (isinstance(cast(object, name), str) and BREAKER_NAME.fullmatch(name)):
+        raise ValueError(
+            f"breaker names are 1-200 characters of [A-Za-z0-9._:-], not {name!r}"
+        )
+    with _lock:
+        return _breakers.setdefault(name, CircuitBreaker(name, load_config=config_for))
+
+
+def all_breakers() -> list[CircuitBreaker]:
+    """Every breaker of ``STABILITY_BREAKERS`` and every other one this process has used, by name.
+
+    .. versionadded:: 0.1
+    """
+    names = set(conf.breakers) | set(_breakers)
+    return [breaker(name) for name in sorted(names)]
+
+
+def is_known(name: str) -> bool:
+    """Whether ``name`` is configured or was used by this process."""
+    return name in conf.breakers or name in _breakers
+
+
+@on_setting_changed
+def _forget_configs() -> None:
+    for found in list(_breakers.values()):
+        found.invalidate()

@@ -1,0 +1,59 @@
+"""Fixtures for breaker tests: a fake wall clock and breakers on both backends of the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from django_stability.breakers import BreakerConfig, CircuitBreaker
+from django_stability.state import Engine
+from tests.state.conftest import FakeClock, redis_engine
+
+# A wall-clock time (the breaker compares times across processes).
+EPOCH = 1_800_000_000.0
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(EPOCH)
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def engine(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Engine]:
+    """The engine over process memory, and over the suite's Redis database."""
+    if request.param == "memory":
+        yield Engine(clock=clock)
+        return
+    with redis_engine(clock=clock) as eng:
+        yield eng
+
+
+MakeBreaker = Callable[..., CircuitBreaker]
+
+
+@pytest.fixture
+def make_breaker(engine: Engine, clock: FakeClock) -> MakeBreaker:
+    """``make_breaker(name="b", **options)``: a breaker on the test's engine and clock."""
+
+    def make(
+        name: str = "b", *, staleness: float = 1.0, **options: Any
+    ) -> CircuitBreaker:
+        return CircuitBreaker(
+            name,
+            BreakerConfig.from_options(name, options),
+            clock=clock,
+            engine=engine,
+            staleness=staleness,
+        )
+
+    return make
+
+
+class Boom(Exception):
+    """The protected dependency failed."""
+
+
+class Declined(Exception):
+    """An error the protected code expects (excluded from the failure count)."""
