@@ -17,7 +17,7 @@ version = release
 
 extensions = ["myst_parser"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_includes"]
 html_theme = "furo"
 html_title = f"django-stability {release}"
 myst_heading_anchors = 3
