@@ -5,10 +5,11 @@ Each benchmark owns the text between ``<!-- bench:NAME:begin -->`` and
 
 - ``middleware`` (``benchmarks/middleware.py``): measured in-process; raw
   results go to ``benchmarks/results/middleware.json`` (not committed).
-- ``state`` (``benchmarks/state.py``): a script whose printed table is copied
-  into the page. It needs Redis (``STABILITY_BENCH_REDIS_URL``, default the
-  test suite's database 14 on 127.0.0.1); when Redis does not answer, the
-  section is left as it was and the run says so.
+- ``state`` (``benchmarks/state.py``) and ``breaker``
+  (``benchmarks/breaker.py``): scripts whose printed tables are copied into
+  the page. They need Redis (``STABILITY_BENCH_REDIS_URL``, default the test
+  suite's database 14 on 127.0.0.1); when Redis does not answer, their
+  sections are left as they were and the run says so.
 
 Usage: ``python benchmarks/run.py [--seconds 90] [--check] [--render-only]``;
 ``--check`` exits 1 when a target is missed, ``--render-only`` rewrites the
@@ -38,7 +39,7 @@ from benchmarks._machine import machine_facts  # noqa: E402
 PAGE = ROOT / "docs" / "performance.md"
 RESULTS = ROOT / "benchmarks" / "results"
 REDIS_URL = os.environ.get("STABILITY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-SCRIPT_TIMEOUT = 60  # seconds, per script benchmark
+SCRIPT_TIMEOUT = 120  # seconds, per script benchmark
 
 
 def replace_section(page: str, name: str, body: str) -> str:
@@ -81,14 +82,26 @@ def middleware_section(args: argparse.Namespace) -> tuple[str, bool]:
     return middleware.markdown(result, facts), met
 
 
-def state_section() -> str | None:
-    """The shared-state section from ``benchmarks/state.py``, or None when it cannot run."""
+# name -> (script, heading, what the figures are)
+SCRIPTS = {
+    "state": ("state.py", "Shared-state operations", "Redis on the loopback interface"),
+    "breaker": (
+        "breaker.py",
+        "Circuit breaker: cost of a protected call",
+        "Redis on the loopback interface; pybreaker and circuitbreaker from the bench group",
+    ),
+}
+
+
+def script_section(name: str) -> str | None:
+    """The section printed by benchmark script ``name``, or None when it cannot run."""
+    script, heading, setup = SCRIPTS[name]
     if not _reachable(REDIS_URL):
-        print(f"state: skipped, Redis does not answer at {REDIS_URL}")
+        print(f"{name}: skipped, Redis does not answer at {REDIS_URL}")
         return None
     try:
         done = subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks" / "state.py"), REDIS_URL],
+            [sys.executable, str(ROOT / "benchmarks" / script), REDIS_URL],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -96,18 +109,18 @@ def state_section() -> str | None:
             check=False,
         )
     except subprocess.TimeoutExpired:  # subprocess.run kills the child before raising
-        print(f"state: skipped, took longer than {SCRIPT_TIMEOUT} s")
+        print(f"{name}: skipped, took longer than {SCRIPT_TIMEOUT} s")
         return None
     if done.returncode != 0:
-        print(f"state: failed (exit {done.returncode}):\n{done.stderr}")
+        print(f"{name}: failed (exit {done.returncode}):\n{done.stderr}")
         return None
     facts = machine_facts()
     return "\n".join(
         [
-            "## Shared-state operations",
+            f"## {heading}",
             "",
-            f"`benchmarks/state.py`, measured {facts['date']} on {facts['machine']}; "
-            f"{facts['versions'].split(',')[0]}; Redis on the loopback interface.",
+            f"`benchmarks/{script}`, measured {facts['date']} on {facts['machine']}; "
+            f"{facts['versions'].split(',')[0]}; {setup}.",
             "",
             "```text",
             done.stdout.rstrip(),
@@ -140,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     section, met = middleware_section(args)
     print(section)
     page = replace_section(page, "middleware", section)
-    if not args.render_only and (state := state_section()) is not None:
-        print(state)
-        page = replace_section(page, "state", state)
+    for name in () if args.render_only else SCRIPTS:
+        if (table := script_section(name)) is not None:
+            print(table)
+            page = replace_section(page, name, table)
     PAGE.write_text(page)
     print(f"updated {PAGE.relative_to(ROOT)}")
     return 1 if args.check and not met else 0

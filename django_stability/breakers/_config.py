@@ -84,17 +84,12 @@ class BreakerConfig:
             raise ImproperlyConfigured(
                 f"STABILITY_BREAKERS[{name!r}] has unknown option(s) {unknown}; run manage.py check"
             )
-        try:
-            values["exclude"] = tuple(
-                import_string(e) if isinstance(e, str) else e
-                for e in values.get("exclude", ())
-            )
-            if isinstance(values.get("fallback"), str):
-                values["fallback"] = import_string(values["fallback"])
-        except ImportError as exc:
-            raise ImproperlyConfigured(
-                f"STABILITY_BREAKERS[{name!r}]: {exc}; run manage.py check"
-            ) from exc
+        values["exclude"] = tuple(
+            _imported(name, e) if isinstance(e, str) else e
+            for e in values.get("exclude", ())
+        )
+        if isinstance(values.get("fallback"), str):
+            values["fallback"] = _imported(name, values["fallback"])
         if values.get("failure_rate") is not None and "failure_threshold" not in values:
             values["failure_threshold"] = None
         if (
@@ -146,6 +141,15 @@ class BreakerConfig:
                 else f"{fallback.__module__}.{getattr(fallback, '__qualname__', repr(fallback))}"
             ),
         }
+
+
+def _imported(name: str, path: str) -> Any:
+    try:
+        return import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"STABILITY_BREAKERS[{name!r}]: cannot import {path!r} ({exc}); run manage.py check"
+        ) from exc
 
 
 def _ms(seconds: float) -> int:
