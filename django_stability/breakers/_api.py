@@ -177,7 +177,8 @@ class CircuitBreaker(BreakerCore):
 
     def __enter__(self) -> CircuitBreaker:
         started = self.clock()
-        token = self._admit(started)
+        # Closed and fresh: admitted without asking anyone (the hot path).
+        token = "" if self._view.closed_until > started else self._admit(started)
         self._active.set((*self._active.get(), (token, started, None)))
         return self
 
@@ -189,7 +190,10 @@ class CircuitBreaker(BreakerCore):
     ) -> None:
         *rest, (token, started, _) = self._active.get()
         self._active.set(tuple(rest))
-        self._finish(token, started, exc)
+        if exc is None and not token and self._view.slow_seconds is None:
+            next(self._successes)
+        else:
+            self._finish(token, started, exc)
 
     @property
     def state(self) -> str:
