@@ -137,12 +137,8 @@ class CircuitBreaker(BreakerCore):
         started = self.clock()
         try:
             token = self._admit(started)
-        except CircuitOpenError:
-            fallback = self.config.fallback
-            if fallback is None:
-                raise
-            self._calls_metric["fallback"].inc()
-            return cast(R, fallback(*args, **kwargs))
+        except CircuitOpenError as refused:
+            return cast(R, self._fallback(refused)(*args, **kwargs))
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
@@ -303,12 +299,8 @@ class CircuitBreaker(BreakerCore):
         started = self.clock()
         try:
             token = await self._aadmit(started)
-        except CircuitOpenError:
-            fallback = self.config.fallback
-            if fallback is None:
-                raise
-            self._calls_metric["fallback"].inc()
-            answer = fallback(*args, **kwargs)
+        except CircuitOpenError as refused:
+            answer = self._fallback(refused)(*args, **kwargs)
             return cast(R, await answer if inspect.isawaitable(answer) else answer)
         try:
             async with asyncio.timeout(self.config.call_timeout):

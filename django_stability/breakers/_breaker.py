@@ -208,24 +208,17 @@ class BreakerCore:
         self,
         now: float,
         mode: str,
-        calls: int,
-        failures: int,
-        slow: int,
-        token: str,
-        outcome: int,
+        *,
+        calls: int = 0,
+        failures: int = 0,
+        slow: int = 0,
+        token: str = "",
+        outcome: int = m.NEUTRAL,
     ) -> list[Any]:
-        config = self.config  # also fills _limit_args
-        assert self._limit_args is not None and config is not None
-        return [
-            math.floor(now * 1000),
-            mode,
-            calls,
-            failures,
-            slow,
-            token,
-            outcome,
-            *self._limit_args,
-        ]
+        self.config  # noqa: B018 - fills _limit_args when the options were reset
+        assert self._limit_args is not None
+        event = [math.floor(now * 1000), mode, calls, failures, slow, token, outcome]
+        return event + self._limit_args
 
     def _take_successes(self) -> int:
         with self._count_lock:
@@ -236,47 +229,29 @@ class BreakerCore:
             self._calls_metric["success"].inc(taken)
         return taken
 
-    def _step(
-        self,
-        now: float,
-        mode: str,
-        *,
-        calls: int = 0,
-        failures: int = 0,
-        slow: int = 0,
-        token: str = "",
-        outcome: int = m.NEUTRAL,
-    ) -> Record | None:
+    def _step(self, now: float, mode: str, **event: Any) -> Record | None:
         try:
-            return self.engine.run(
-                STEP,
-                self._keys,
-                self._args(now, mode, calls, failures, slow, token, outcome),
+            return self.engine.run(STEP, self._keys, self._args(now, mode, **event))
+        except Exception:  # bookkeeping must never fail the protected call
+            log.exception("breaker_state_error", breaker=self.name)
+            return None
+
+    async def _astep(self, now: float, mode: str, **event: Any) -> Record | None:
+        try:
+            return await self.engine.arun(
+                STEP, self._keys, self._args(now, mode, **event)
             )
         except Exception:  # bookkeeping must never fail the protected call
             log.exception("breaker_state_error", breaker=self.name)
             return None
 
-    async def _astep(
-        self,
-        now: float,
-        mode: str,
-        *,
-        calls: int = 0,
-        failures: int = 0,
-        slow: int = 0,
-        token: str = "",
-        outcome: int = m.NEUTRAL,
-    ) -> Record | None:
-        try:
-            return await self.engine.arun(
-                STEP,
-                self._keys,
-                self._args(now, mode, calls, failures, slow, token, outcome),
-            )
-        except Exception:  # bookkeeping must never fail the protected call
-            log.exception("breaker_state_error", breaker=self.name)
-            return None
+    def _fallback(self, refused: CircuitOpenError) -> Callable[..., Any]:
+        """The fallback that answers a refused call; re-raises ``refused`` when there is none."""
+        fallback = self.config.fallback
+        if fallback is None:
+            raise refused
+        self._calls_metric["fallback"].inc()
+        return fallback
 
     def _apply(
         self, record: Record | None, now: float, *, denied: bool = False
