@@ -417,3 +417,30 @@ def test_state_names(make_breaker, clock):
     b.call(lambda: 1)
     assert b.state == "half_open"
     assert b.snapshot().in_flight_trials == 0
+
+
+def test_metrics_count_transitions_calls_and_state(make_breaker, clock):
+    """Prometheus sees each transition once, the calls by outcome, and the state as a gauge."""
+    from prometheus_client import REGISTRY
+
+    def value(metric: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(metric, labels) or 0.0
+
+    name = f"metrics-{id(clock)}"
+    b = make_breaker(name, failure_threshold=2, reset_timeout=5)
+    for _ in range(3):
+        b.call(lambda: 1)
+    for _ in range(2):
+        with pytest.raises(Boom):
+            b.call(raiser(Boom()))
+    with pytest.raises(CircuitOpenError):
+        b.call(lambda: 1)
+    assert value("stability_breaker_transitions_total", breaker=name, to="open") == 1
+    assert value("stability_breaker_state", breaker=name) == 1
+    assert value("stability_breaker_calls_total", breaker=name, outcome="failure") == 2
+    assert value("stability_breaker_calls_total", breaker=name, outcome="rejected") == 1
+    assert value("stability_breaker_calls_total", breaker=name, outcome="success") == 3
+    clock.advance(5)
+    b.call(lambda: 1)
+    assert value("stability_breaker_state", breaker=name) == 0
+    assert value("stability_breaker_transitions_total", breaker=name, to="closed") == 1
