@@ -77,7 +77,7 @@ class CircuitBreaker(BreakerCore):
                 sender=CircuitBreaker, name=self.name, old=change[0], new=change[1]
             )
         if record is not None and record.fresh:
-            self._restore(now)
+            return self._restore(now) or (record, view)
         return record, view
 
     def _refresh(self, now: float) -> _View:
@@ -114,10 +114,14 @@ class CircuitBreaker(BreakerCore):
         elif outcome == m.SUCCESS:
             next(self._successes)
 
-    def _restore(self, now: float) -> None:
-        """Re-apply an operator-forced state kept in the database (after a restart or a Redis flush)."""
+    def _restore(self, now: float) -> tuple[Record | None, _View] | None:
+        """Re-apply an operator-forced state kept in the database (after a restart or a Redis flush).
+
+        Returns what the shared state says after the restore, or ``None`` when
+        there was nothing to restore.
+        """
         if _restoring.get():
-            return
+            return None
         from django_stability.breakers._overrides import forced_in_database
 
         reset = _restoring.set(True)
@@ -125,8 +129,9 @@ class CircuitBreaker(BreakerCore):
             forced = forced_in_database(self.name)
         finally:
             _restoring.reset(reset)
-        if forced is not None:
-            self._run(now, m.COMMAND, outcome=_ACTIONS[forced])
+        if forced is None:
+            return None
+        return self._run(now, m.COMMAND, outcome=_ACTIONS[forced])
 
     def call(self, func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Call ``func`` through the breaker (the fallback answers while it refuses calls).
@@ -233,7 +238,7 @@ class CircuitBreaker(BreakerCore):
                 sender=CircuitBreaker, name=self.name, old=change[0], new=change[1]
             )
         if record is not None and record.fresh:
-            await self._arestore(now)
+            return await self._arestore(now) or (record, view)
         return record, view
 
     async def _arefresh(self, now: float) -> _View:
@@ -274,9 +279,9 @@ class CircuitBreaker(BreakerCore):
         elif outcome == m.SUCCESS:
             next(self._successes)
 
-    async def _arestore(self, now: float) -> None:
+    async def _arestore(self, now: float) -> tuple[Record | None, _View] | None:
         if _restoring.get():
-            return
+            return None
         from django_stability.breakers._overrides import forced_in_database
 
         reset = _restoring.set(True)
@@ -284,8 +289,9 @@ class CircuitBreaker(BreakerCore):
             forced = await sync_to_async(forced_in_database)(self.name)
         finally:
             _restoring.reset(reset)
-        if forced is not None:
-            await self._arun(now, m.COMMAND, outcome=_ACTIONS[forced])
+        if forced is None:
+            return None
+        return await self._arun(now, m.COMMAND, outcome=_ACTIONS[forced])
 
     async def acall(
         self, func: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs
