@@ -259,7 +259,7 @@ def test_unknown_or_malformed_names_are_404(mode, bad, operator):
 def test_unknown_action_is_404(mode, name, operator):
     """An action that is not one of the four is no URL at all."""
     response = call(mode, "post", f"/stability/breakers/{name}/explode", user=operator)
-    assert response.status_code == 404
+    problem(response, 404, "not_found")
     assert breaker(name).state == "closed"
 
 
