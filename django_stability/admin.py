@@ -82,12 +82,6 @@ class BreakerAdmin(_ModelAdmin):
         # The snapshot fields the page shows, in order (the template renders them).
         return tuple(_COLUMNS)
 
-    def get_readonly_fields(
-        self, request: HttpRequest, obj: Any = None
-    ) -> tuple[str, ...]:
-        # A row changes only through operate(), which keeps the shared state in step.
-        return ("name", "forced", "changed_at", "changed_by")
-
     def get_engine_notice(self) -> str:
         """Where the states shown come from (``STABILITY_REDIS_URL``), for the page's header."""
         status = get_engine().status()
@@ -110,7 +104,8 @@ class BreakerAdmin(_ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        # The changelist is where a breaker is seen and operated; its row has nothing to edit.
+        # A row changes only through operate(), which keeps the shared state in
+        # step: the changelist is where a breaker is seen and operated.
         return HttpResponseRedirect(self._changelist_url())
 
     def changelist_view(

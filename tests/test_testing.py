@@ -46,6 +46,12 @@ def no_database(monkeypatch: pytest.MonkeyPatch) -> DatabaseGuard:
     return guard
 
 
+def test_the_guard_catches_a_database_read():
+    """A breaker's first read would consult the database: the guard of these tests fails it."""
+    with pytest.raises(AssertionError, match="read the database"):
+        breaker(fresh()).snapshot()
+
+
 def test_forced_open_refuses_calls_and_is_released_after():
     """Inside ``with force_breaker(name, "open")`` calls are refused; after it they pass again."""
     name = fresh()

@@ -81,19 +81,17 @@ async def _fetch(
     (An extra ``Cookie`` header would not do: the ASGI test client sends its
     jar's header too, and Django joins two ``Cookie`` headers with a comma.)
     """
+    if user is None:
+        return await fetch(mode, method, path, csrf=csrf)
     headers = {"X-CSRFToken": CSRF_SECRET} if token else {}
     if mode == "asgi":
         aclient = AsyncClient(raise_request_exception=False, enforce_csrf_checks=csrf)
-        if user is not None:
-            await aclient.aforce_login(user)
+        await aclient.aforce_login(user)
         if token:
             aclient.cookies[django_settings.CSRF_COOKIE_NAME] = CSRF_SECRET
         return await getattr(aclient, method)(path, headers=headers)
-    if user is None and not token:
-        return await fetch(mode, method, path, csrf=csrf)
     client = Client(raise_request_exception=False, enforce_csrf_checks=csrf)
-    if user is not None:
-        await sync_to_async(client.force_login)(user)
+    await sync_to_async(client.force_login)(user)
     if token:
         client.cookies[django_settings.CSRF_COOKIE_NAME] = CSRF_SECRET
     return await sync_to_async(getattr(client, method))(path, headers=headers)

@@ -165,6 +165,29 @@ def test_unknown_actions_are_refused():
         run("explode", "x")
 
 
+def _python() -> list[str]:
+    """This interpreter; under ``coverage run`` (``make test``) measuring the child too.
+
+    The child's data file lands beside ours, for ``coverage combine``.
+    """
+    try:
+        import coverage
+    except ImportError:  # pragma: no cover - tox's environments run without coverage
+        return [sys.executable]
+    if coverage.Coverage.current() is None:  # pragma: no cover - a plain pytest run
+        return [sys.executable]
+    rcfile = str(ROOT / "pyproject.toml")
+    return [
+        sys.executable,
+        "-m",
+        "coverage",
+        "run",
+        "--parallel-mode",
+        "--rcfile",
+        rcfile,
+    ]
+
+
 def _forget_keys(name: str) -> None:
     import redis
 
@@ -199,7 +222,7 @@ def test_a_forced_state_is_seen_by_another_process():
             "STABILITY_TEST_BREAKERS": json.dumps(breakers),
         }
         child = subprocess.run(
-            [sys.executable, "-m", "django", "breakers", "list", name, "--json"],
+            [*_python(), "-m", "django", "breakers", "list", name, "--json"],
             cwd=ROOT,
             env=env,
             capture_output=True,
