@@ -12,9 +12,7 @@ from __future__ import annotations
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from django_stability.breakers import all_breakers as _all_breakers
-from django_stability.breakers import breaker, is_known
-from django_stability.breakers import operate as _operate
+from django_stability.breakers import all_breakers, breaker, is_known, operate
 from django_stability.checks._features import BREAKER_NAME
 from django_stability.errors import problem_response
 
@@ -45,10 +43,15 @@ def _gate(
 
 
 def _unknown(name: str) -> HttpResponse | None:
-    # A malformed name is as unknown as a well-formed one nobody configured.
-    if BREAKER_NAME.fullmatch(name) and is_known(name):
-        return None
-    return problem_response(404, detail=f"There is no circuit breaker called {name!r}.")
+    # A malformed name is as unknown as a well-formed one nobody configured,
+    # and is not echoed back: it may be anything a URL can carry.
+    if not BREAKER_NAME.fullmatch(name):
+        return problem_response(404)
+    if not is_known(name):
+        return problem_response(
+            404, detail=f"There is no circuit breaker called {name!r}."
+        )
+    return None
 
 
 def _json(body: dict[str, object]) -> JsonResponse:
@@ -64,7 +67,7 @@ async def breaker_list(request: HttpRequest) -> HttpResponse:
     """
     if (refused := await sync_to_async(_gate)(request, _READ, VIEW)) is not None:
         return refused
-    snapshots = [await found.asnapshot() for found in _all_breakers()]
+    snapshots = [await found.asnapshot() for found in all_breakers()]
     return _json({"breakers": [snapshot.as_json() for snapshot in snapshots]})
 
 
@@ -92,5 +95,5 @@ async def breaker_action(request: HttpRequest, name: str, action: str) -> HttpRe
         return refused
     if (missing := _unknown(name)) is not None:
         return missing
-    snapshot = await sync_to_async(_operate)(name, action, user=request.user, via="api")
+    snapshot = await sync_to_async(operate)(name, action, user=request.user, via="api")
     return _json(snapshot.as_json())

@@ -245,9 +245,11 @@ def test_view_permission_does_not_allow_actions(mode, name, viewer):
 )
 def test_unknown_or_malformed_names_are_404(mode, bad, operator):
     """An unknown or malformed breaker name is a 404 problem, for reads and actions alike."""
-    problem(
+    body = problem(
         call(mode, "get", f"/stability/breakers/{bad}", user=operator), 404, "not_found"
     )
+    # Only a well-formed name is named back to the caller.
+    assert ("never-configured" in body["detail"]) == (bad == "never-configured")
     path = f"/stability/breakers/{bad}/open"
     problem(call(mode, "post", path, user=operator), 404, "not_found")
     assert not Breaker.objects.exists()

@@ -201,8 +201,9 @@ def _forget_keys(name: str) -> None:
 
 
 @pytest.mark.redis
-def test_a_forced_state_is_seen_by_another_process():
-    """A breaker forced open here is listed as forced open by manage.py in a second process."""
+@pytest.mark.parametrize("how", ["command", "admin"])
+def test_a_forced_state_is_seen_by_another_process(how, request):
+    """A breaker forced open here (command or admin) is listed as forced open by manage.py in a second process."""
     name = fresh()
     breakers = {name: {"failure_threshold": 5}}
     try:
@@ -210,7 +211,15 @@ def test_a_forced_state_is_seen_by_another_process():
             STABILITY_REDIS_URL=services.REDIS_URL, STABILITY_BREAKERS=breakers
         ):
             try:
-                run("open", name)
+                if how == "command":
+                    run("open", name)
+                else:
+                    admin_client = request.getfixturevalue("admin_client")
+                    posted = {"breaker": name, "action": "open"}
+                    response = admin_client.post(
+                        "/admin/django_stability/breaker/", posted
+                    )
+                    assert response.status_code == 302
                 assert get_engine().mode == "redis"
             finally:
                 get_engine().close()
