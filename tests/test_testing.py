@@ -191,3 +191,17 @@ def test_helpers_leave_the_database_alone(monkeypatch):
     reset_breakers()
     assert Breaker.objects.get(name=name).forced == "open"
     operate(name, "release")
+
+
+@force_breaker("testing-decorated-test", "open")
+def test_a_decorated_test_still_gets_its_fixtures(settings):
+    """pytest sees through the decorator: fixtures are injected and the breaker is forced."""
+    assert settings.USE_TZ is True
+    assert breaker("testing-decorated-test").state == "open"
+
+
+@force_breaker("testing-decorated-async-test", "open")
+async def test_a_decorated_async_test_still_gets_its_fixtures(settings):
+    """The same for an async test."""
+    assert settings.USE_TZ is True
+    assert await breaker("testing-decorated-async-test").astate() == "open"
