@@ -5,7 +5,7 @@ Names live in the ``stability`` namespace (``reverse("stability:version")``).
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from django_stability import views
 
@@ -13,4 +13,13 @@ app_name = "stability"
 
 urlpatterns = [
     path("version", views.version, name="version"),
+    path("breakers/", views.breaker_list, name="breakers"),
+    # Any name without a slash reaches the view, which answers a malformed one
+    # with the same 404 problem as an unknown one.
+    path("breakers/<str:name>", views.breaker_detail, name="breaker"),
+    re_path(
+        r"^breakers/(?P<name>[^/]+)/(?P<action>open|close|reset|release)$",
+        views.breaker_action,
+        name="breaker-action",
+    ),
 ]

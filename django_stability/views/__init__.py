@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django_stability.views.breakers import breaker_action, breaker_detail, breaker_list
 from django_stability.views.version import version
 
-__all__ = ["version"]
+__all__ = ["breaker_action", "breaker_detail", "breaker_list", "version"]

@@ -1,0 +1,115 @@
+"""``manage.py breakers [list|open|close|reset|release] [NAME]``: breakers from the command line."""
+
+from __future__ import annotations
+
+import json
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from django_stability.breakers import ACTIONS, Snapshot, all_breakers, is_known, operate
+
+# What each action did, for the confirmation line.
+_DONE = {
+    "open": "forced open",
+    "close": "forced closed",
+    "reset": "reset (counters cleared)",
+    "release": "released (no longer forced)",
+}
+_COLUMNS = ("name", "state", "forced", "failure rate", "calls", "failures", "retry at")
+
+
+def _row(snapshot: Snapshot) -> tuple[str, ...]:
+    rate = snapshot.failure_rate
+    return (
+        snapshot.name,
+        snapshot.state,
+        snapshot.forced or "-",
+        "-" if rate is None else f"{rate:g}%",
+        str(snapshot.calls),
+        str(snapshot.failures),
+        snapshot.retry_at.isoformat(timespec="seconds") if snapshot.retry_at else "-",
+    )
+
+
+def _table(snapshots: list[Snapshot]) -> str:
+    rows = [_COLUMNS, *(_row(snapshot) for snapshot in snapshots)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+        ).rstrip()
+        for row in rows
+    )
+
+
+class Command(BaseCommand):
+    help = (
+        "List circuit breakers with their live state (the default), or apply an "
+        "operator action to one: open and close force a state (kept in the "
+        "database), reset clears its counters, release ends a forced state."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "action",
+            nargs="?",
+            default="list",
+            choices=("list", *ACTIONS),
+            help="list (default), or the action to apply to NAME.",
+        )
+        parser.add_argument(
+            "name",
+            nargs="?",
+            metavar="NAME",
+            help="The breaker; required by the actions, optional for list.",
+        )
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help='Print breaker JSON ({"breakers": [...]} for list), as the HTTP API does.',
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action: str = options["action"]
+        name: str | None = options["name"]
+        if name is not None and not is_known(name):
+            known = ", ".join(found.name for found in all_breakers()) or "none"
+            raise CommandError(
+                f"Unknown breaker {name!r}; known breakers: {known}.", returncode=1
+            )
+        if action == "list":
+            self._list(name, as_json=options["json"])
+            return
+        if name is None:
+            raise CommandError(
+                f"'breakers {action}' needs the NAME of a breaker "
+                "(see 'manage.py breakers list').",
+                returncode=2,
+            )
+        snapshot = operate(name, action, via="command")
+        if options["json"]:
+            self.stdout.write(json.dumps(snapshot.as_json()))
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Breaker {name!r} {_DONE[action]}; state now {snapshot.state}."
+            )
+        )
+
+    def _list(self, name: str | None, *, as_json: bool) -> None:
+        snapshots = [
+            found.snapshot()
+            for found in all_breakers()
+            if name is None or found.name == name
+        ]
+        if as_json:
+            body = {"breakers": [snapshot.as_json() for snapshot in snapshots]}
+            self.stdout.write(json.dumps(body))
+        elif snapshots:
+            self.stdout.write(_table(snapshots))
+        else:
+            self.stdout.write(
+                "No circuit breakers: configure some in STABILITY_BREAKERS."
+            )

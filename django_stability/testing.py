@@ -1,0 +1,177 @@
+"""Helpers for your own test suite: force circuit breakers into a state for a test.
+
+::
+
+    from django_stability.testing import force_breaker, reset_breakers
+
+    @force_breaker("payments", "open")
+    def test_checkout_says_payments_are_down(client):
+        assert client.post("/checkout/").status_code == 503
+
+These helpers change the breakers' shared state only (Redis, or process
+memory in tests), never the ``Breaker`` rows of the database: nothing is
+written to the admin history, and a test needs no database for them.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any, Literal, TypeVar, cast
+
+from django_stability.breakers import all_breakers, breaker
+from django_stability.breakers._api import _restoring
+
+__all__ = ["force_breaker", "reset_breakers"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The operator action that forces each state, and the one that puts a forced state back.
+_FORCE = {"open": "open", "closed": "close"}
+_AGAIN = {"open": "open", "closed": "close", None: "release"}
+
+
+@contextmanager
+def _no_database() -> Iterator[None]:
+    """Keep the breaker from re-applying a forced state it reads from the database."""
+    token = _restoring.set(True)
+    try:
+        yield
+    finally:
+        _restoring.reset(token)
+
+
+class force_breaker:  # lower case: used like a function, as contextlib's helpers are
+    """Force breaker ``name`` open or closed while a block, test or coroutine runs.
+
+    Use it as a context manager (``with`` or ``async with``) or as a decorator
+    of a sync or async function (a test, for instance). On the way out the
+    breaker gets back the forced state it had before, or is released (closed,
+    with fresh counters) when it had none.
+
+    Only the shared state changes (see the module docstring), so every worker
+    sharing ``STABILITY_REDIS_URL`` sees the forced state too; prefer breaker
+    names of the test suite's own, or a memory engine, in parallel test runs.
+
+    Args:
+        name: The breaker's name; it need not be in ``STABILITY_BREAKERS``.
+        state: ``"open"`` (calls raise :class:`~django_stability.breakers.CircuitOpenError`
+            or get the fallback) or ``"closed"`` (calls go through whatever
+            the failures).
+
+    Raises:
+        ValueError: ``state`` is neither ``"open"`` nor ``"closed"``, or
+            ``name`` is not a valid breaker name.
+
+    Examples::
+
+        with force_breaker("payments", "open"):
+            with pytest.raises(CircuitOpenError):
+                charge(card, 10)
+
+        async with force_breaker("search", "closed"):
+            await search("flaky upstream")
+
+        @force_breaker("email", "open")
+        def test_signup_still_works_without_email(client): ...
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, name: str, state: Literal["open", "closed"]) -> None:
+        if state not in _FORCE:
+            raise ValueError(
+                f"force_breaker() forces 'open' or 'closed', not {state!r}"
+            )
+        self.name = name
+        self.state = state
+        self._breaker = breaker(name)  # validates the name now, not in the test
+        self._before: ContextVar[tuple[str | None, ...]] = ContextVar(
+            f"force_breaker:{name}", default=()
+        )
+
+    # Context managers --------------------------------------------------------
+
+    def __enter__(self) -> force_breaker:
+        with _no_database():
+            before = self._breaker.snapshot().forced
+            self._breaker.command(_FORCE[self.state])
+        self._before.set((*self._before.get(), before))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        *rest, before = self._before.get()
+        self._before.set(tuple(rest))
+        with _no_database():
+            self._breaker.command(_AGAIN[before])
+
+    async def __aenter__(self) -> force_breaker:
+        with _no_database():
+            before = (await self._breaker.asnapshot()).forced
+            await self._breaker.acommand(_FORCE[self.state])
+        self._before.set((*self._before.get(), before))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        *rest, before = self._before.get()
+        self._before.set(tuple(rest))
+        with _no_database():
+            await self._breaker.acommand(_AGAIN[before])
+
+    # Decorator ---------------------------------------------------------------
+
+    def __call__(self, func: F) -> F:
+        """Decorate a sync or async function: the breaker is forced while it runs."""
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def aforced(*args: Any, **kwargs: Any) -> Any:
+                async with self:
+                    return await func(*args, **kwargs)
+
+            return cast(F, aforced)
+
+        @functools.wraps(func)
+        def forced(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return cast(F, forced)
+
+
+def reset_breakers() -> None:
+    """Release and reset every breaker (configured or used): closed, fresh counters, nothing forced.
+
+    Call it between tests when they share breakers, for instance from an
+    autouse fixture::
+
+        @pytest.fixture(autouse=True)
+        def _fresh_breakers():
+            yield
+            reset_breakers()
+
+    Like :class:`force_breaker` it changes the shared state only; a forced
+    state persisted in the database by an operator comes back on the
+    breaker's next restore (after a Redis flush).
+
+    .. versionadded:: 0.1
+    """
+    with _no_database():
+        for found in all_breakers():
+            found.command("release")
