@@ -13,4 +13,5 @@ app_name = "stability"
 
 urlpatterns = [
     path("version", views.version, name="version"),
+    path("metrics", views.metrics, name="metrics"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django_stability.views.metrics import metrics
 from django_stability.views.version import version
 
-__all__ = ["version"]
+__all__ = ["metrics", "version"]

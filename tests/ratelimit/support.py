@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -70,13 +71,19 @@ class _PeerAsyncClient(AsyncClient):
 async def fetch(
     mode: str, path: str, *, ip: str, method: str = "get", **extra: Any
 ) -> Any:
-    """``method path`` from peer ``ip`` through the WSGI or the ASGI handler."""
+    """``method path`` from peer ``ip`` through the WSGI or the ASGI handler.
+
+    ``method`` is a test-client method (``"get"``, ``"post"``...) or any other
+    HTTP method name, sent as is.
+    """
+    client: Any = _PeerAsyncClient(ip) if mode == "asgi" else None
+    if client is None:
+        client = Client(raise_request_exception=False)
+        extra["REMOTE_ADDR"] = ip
+    call = getattr(client, method, None) or functools.partial(client.generic, method)
     if mode == "asgi":
-        return await getattr(_PeerAsyncClient(ip), method)(path, **extra)
-    sync_client = Client(raise_request_exception=False)
-    return await sync_to_async(getattr(sync_client, method))(
-        path, REMOTE_ADDR=ip, **extra
-    )
+        return await call(path, **extra)
+    return await sync_to_async(call)(path, **extra)
 
 
 def hello(request: HttpRequest) -> HttpResponse:
