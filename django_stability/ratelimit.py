@@ -52,7 +52,7 @@ ALL: tuple[None] = (None,)
 UNSAFE: tuple[str, ...] = ("DELETE", "PATCH", "POST", "PUT")
 
 F = TypeVar("F", bound=Callable[..., Any])
-RateSpec = str | tuple[int, int] | Callable[[str, HttpRequest], Any] | None
+RateSpec = str | tuple[int, int] | Rate | Callable[[str, HttpRequest], Any] | None
 KeySpec = str | Callable[[str, HttpRequest], str]
 
 _SIMPLE_KEYS = ("ip", "user", "user_or_ip")
