@@ -26,7 +26,10 @@ keepalive = 5
 # Logs are the app's JSON lines; gunicorn's own access log would duplicate them.
 accesslog = None
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# uvicorn rewrites the client address from X-Forwarded-For for these peers. Keep it
+# to loopback: the app decides which proxies to believe (STABILITY_TRUSTED_PROXIES),
+# and "*" here would let any client that reaches a worker choose its address.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 
 def on_starting(server: Any) -> None:

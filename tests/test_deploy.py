@@ -82,7 +82,10 @@ def test_compose_trusts_only_its_own_network_as_proxy():
     """TRUSTED_PROXIES is the compose network's subnet, where nginx lives."""
     compose = _load("compose.yaml")
     subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
-    assert compose["services"]["app"]["environment"]["TRUSTED_PROXIES"] == subnet
+    environment = compose["services"]["app"]["environment"]
+    assert environment["TRUSTED_PROXIES"] == subnet
+    # The server must not believe X-Forwarded-For from everybody on the app's behalf.
+    assert environment.get("FORWARDED_ALLOW_IPS", "127.0.0.1") != "*"
 
 
 def test_dockerfile_is_multi_stage_non_root_with_a_python_healthcheck():

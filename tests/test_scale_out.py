@@ -66,6 +66,8 @@ class Worker:
                     sys.executable, "-m", "uvicorn", "example_project.asgi:application",
                     "--host", "127.0.0.1", "--port", str(self.port),
                     "--no-access-log", "--lifespan", "off",
+                    # The app, not uvicorn, decides whom to believe (TRUSTED_PROXIES).
+                    "--no-proxy-headers",
                 ],
                 cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
             )  # fmt: skip
