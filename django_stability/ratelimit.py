@@ -14,8 +14,8 @@ a blocked request gets a 429 problem response with ``Retry-After`` and
 there); the ``ip`` key is the client address from
 ``STABILITY_TRUSTED_PROXIES``; and each hit is one atomic round trip to the
 shared-state engine, also from async views. ``request.limited`` is set as
-django-ratelimit sets it, and ``request.ratelimit`` holds the
-:class:`~django_stability._ratelimit_core.Usage`.
+django-ratelimit sets it, and ``request.ratelimit`` holds the :class:`Usage`
+(``limit``, ``hits``, ``remaining``, ``reset``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from django_stability._rates import Rate, parse_rate
 from django_stability.conf import conf
 from django_stability.state import get_engine
 
-__all__ = ["ALL", "UNSAFE", "ratelimit"]
+__all__ = ["ALL", "UNSAFE", "Usage", "ratelimit"]
 
 #: Every method (django-ratelimit's ``ALL``).
 ALL: tuple[None] = (None,)

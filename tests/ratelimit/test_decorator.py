@@ -146,6 +146,26 @@ def test_bad_arguments_fail_when_decorating(kwargs, error):
         ratelimit(**kwargs)(hello)
 
 
+def test_the_usage_is_on_the_request(limits):
+    """request.ratelimit tells the view how much of its limit the client has left."""
+    from django.http import HttpRequest, HttpResponse
+    from django.test import RequestFactory
+
+    from django_stability.ratelimit import Usage
+
+    seen: list[Any] = []
+
+    @ratelimit(rate="5/m", group="usage")
+    def view(request: HttpRequest) -> HttpResponse:
+        seen.append(getattr(request, "ratelimit", None))
+        return hello(request)
+
+    view(RequestFactory().get("/", REMOTE_ADDR="192.0.2.9"))
+    [usage] = seen
+    assert isinstance(usage, Usage)
+    assert (usage.limit, usage.hits, usage.remaining, usage.limited) == (5, 1, 4, False)
+
+
 def test_no_rate_means_no_limit():
     """rate=None (django-ratelimit's default) decorates without limiting."""
     view = ratelimit()(hello)
