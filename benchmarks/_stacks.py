@@ -28,6 +28,11 @@ OUR_CORRELATION = "django_stability.middleware.CorrelationIdMiddleware"
 OUR_ACCESS_LOG = "django_stability.middleware.AccessLogMiddleware"
 OUR_CACHE = "django_stability.middleware.CacheHeadersMiddleware"
 OUR_PROBLEM = "django_stability.middleware.ProblemDetailsMiddleware"
+OUR_RATELIMIT = "django_stability.middleware.RateLimitMiddleware"
+# Never reached by the benchmark's one client: the allowed path is what is measured.
+UNREACHED_RATE = {"STABILITY_RATELIMIT": "1000000/s"}
+PROMETHEUS_BEFORE = "django_prometheus.middleware.PrometheusBeforeMiddleware"
+PROMETHEUS_AFTER = "django_prometheus.middleware.PrometheusAfterMiddleware"
 GUID = "django_guid.middleware.guid_middleware"
 STRUCTLOG = "django_structlog.middlewares.RequestMiddleware"
 CONDITIONAL_GET = "django.middleware.http.ConditionalGetMiddleware"
@@ -66,21 +71,25 @@ STACKS = [
     Stack("django", "Django's default stack", list(DJANGO_DEFAULT)),
     Stack(
         "ours",
-        "default + django-stability",
+        "default + django-stability (with rate limit and metrics)",
         _default_with(
-            first=(OUR_CORRELATION, OUR_ACCESS_LOG), last=(OUR_CACHE, OUR_PROBLEM)
+            first=(OUR_CORRELATION, OUR_ACCESS_LOG, OUR_RATELIMIT),
+            last=(OUR_CACHE, OUR_PROBLEM),
         ),
         logging="ours",
         apps=("django_stability",),
+        extra_settings=UNREACHED_RATE,
     ),
     Stack(
         "peers",
-        "default + django-guid + django-structlog + ConditionalGet",
+        "default + django-guid + django-structlog + ConditionalGet + django-prometheus",
         _default_with(
-            first=(GUID,), after_session=(CONDITIONAL_GET,), last=(STRUCTLOG,)
+            first=(PROMETHEUS_BEFORE, GUID),
+            after_session=(CONDITIONAL_GET,),
+            last=(STRUCTLOG, PROMETHEUS_AFTER),
         ),
         logging="peers",
-        apps=("django_guid", "django_structlog"),
+        apps=("django_guid", "django_structlog", "django_prometheus"),
     ),
     Stack(
         "ours_correlation",
@@ -97,6 +106,15 @@ STACKS = [
         "ours",
         ("django_stability",),
         "detail",
+    ),
+    Stack(
+        "ours_ratelimit",
+        "RateLimitMiddleware (memory engine)",
+        _default_with(first=(OUR_RATELIMIT,)),
+        "ours",
+        ("django_stability",),
+        "detail",
+        UNREACHED_RATE,
     ),
     Stack(
         "ours_cache",
@@ -128,6 +146,14 @@ STACKS = [
         _default_with(last=(STRUCTLOG,)),
         "peers",
         ("django_structlog",),
+        "detail",
+    ),
+    Stack(
+        "peers_prometheus",
+        "django-prometheus",
+        _default_with(first=(PROMETHEUS_BEFORE,), last=(PROMETHEUS_AFTER,)),
+        "none",
+        ("django_prometheus",),
         "detail",
     ),
     Stack(

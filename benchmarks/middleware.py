@@ -1,10 +1,12 @@
 """Microseconds per request that each middleware stack adds, WSGI and ASGI, in one run.
 
 Stacks (``benchmarks._stacks``): no middleware; Django's default
-(``startproject``) stack; the default stack + django-stability's four
-middleware; the default stack + django-guid + django-structlog's
-``RequestMiddleware`` + ``ConditionalGetMiddleware``; and each of those pieces
-alone on top of the default stack. Each stack lives in its own worker process
+(``startproject``) stack; the default stack + django-stability's five
+middleware (the rate limit on the memory engine, never reached; the HTTP
+metrics come with the access log); the default stack + django-guid +
+django-structlog's ``RequestMiddleware`` + ``ConditionalGetMiddleware`` +
+django-prometheus; and each of those pieces alone on top of the default
+stack. Each stack lives in its own worker process
 with its own settings and logging (JSON at INFO, rendered into a counting
 sink). One request at a time, through Django's real WSGI and ASGI handlers, to
 a sync view.

@@ -5,8 +5,8 @@ Each benchmark owns the text between ``<!-- bench:NAME:begin -->`` and
 
 - ``middleware`` (``benchmarks/middleware.py``): measured in-process; raw
   results go to ``benchmarks/results/middleware.json`` (not committed).
-- ``state`` (``benchmarks/state.py``) and ``breaker``
-  (``benchmarks/breaker.py``): scripts whose printed tables are copied into
+- ``state`` (``benchmarks/state.py``), ``breaker``
+  (``benchmarks/breaker.py``) and ``ratelimit`` (``benchmarks/ratelimit.py``): scripts whose printed tables are copied into
   the page. They need Redis (``STABILITY_BENCH_REDIS_URL``, default the test
   suite's database 14 on 127.0.0.1); when Redis does not answer, their
   sections are left as they were and the run says so.
@@ -89,6 +89,11 @@ SCRIPTS = {
         "breaker.py",
         "Circuit breaker: cost of a protected call",
         "Redis on the loopback interface; pybreaker and circuitbreaker from the bench group",
+    ),
+    "ratelimit": (
+        "ratelimit.py",
+        "Rate limiting: overhead per request",
+        "Redis on the loopback interface; django-ratelimit on LocMemCache and django-redis",
     ),
 }
 

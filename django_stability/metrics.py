@@ -8,12 +8,13 @@ prometheus-client writes them to per-process files and the gauges aggregate
 as their ``multiprocess_mode`` says.
 
 Labels are bounded: ``breaker`` takes the names of the breakers the code
-uses, and states or outcomes come from fixed sets.
+uses, ``route`` the URL patterns, ``group`` the rate-limit groups, and
+methods, states or outcomes come from fixed sets.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 # Circuit breakers ---------------------------------------------------------
 
@@ -36,4 +37,32 @@ breaker_transitions = Counter(
     "stability_breaker_transitions",
     "State transitions a circuit breaker made (counted by the process that made them).",
     ["breaker", "to"],
+)
+
+# HTTP ---------------------------------------------------------------------
+
+#: Methods counted under their own name; any other becomes ``"other"`` (bounded labels).
+HTTP_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+)
+
+http_requests = Counter(
+    "stability_http_requests",
+    "HTTP requests answered, by method, URL pattern (route) and status.",
+    ["method", "route", "status"],
+)
+http_request_duration = Histogram(
+    "stability_http_request_duration_seconds",
+    "Time from the access-log middleware receiving a request to its response being sent, by method and route.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+# Rate limits --------------------------------------------------------------
+
+ratelimited = Counter(
+    "stability_ratelimited",
+    'Requests refused by a rate limit, by group ("global" for the middleware, else the '
+    "view's group) and reason: limited (429) or unavailable (503, failing closed).",
+    ["group", "reason"],
 )

@@ -22,4 +22,5 @@ urlpatterns = [
         views.breaker_action,
         name="breaker-action",
     ),
+    path("metrics", views.metrics, name="metrics"),
 ]

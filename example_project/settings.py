@@ -74,11 +74,12 @@ INSTALLED_APPS = [
     "example_project.notes",
 ]
 
-# DESIGN.md order: correlation first, access log next (RateLimitMiddleware goes right
-# after it once it exists), Django's own, then cache headers and problem details last.
+# DESIGN.md order: correlation first, access log and rate limit next, Django's own,
+# then cache headers and problem details last.
 MIDDLEWARE = [
     "django_stability.middleware.CorrelationIdMiddleware",
     "django_stability.middleware.AccessLogMiddleware",
+    "django_stability.middleware.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -145,6 +146,11 @@ else:
 
 STABILITY_APP_VERSION = env.get("APP_VERSION", "").strip() or "dev"
 STABILITY_TRUSTED_PROXIES = _list("TRUSTED_PROXIES", "")
+# Per client IP, for every worker together when REDIS_URL is set; "off" disables it.
+_ratelimit = env.get("RATELIMIT", "").strip() or "100/s"
+STABILITY_RATELIMIT = None if _ratelimit == "off" else _ratelimit
+STABILITY_RATELIMIT_FAIL_OPEN = _flag("RATELIMIT_FAIL_OPEN", True)
+STABILITY_METRICS_TOKEN = env.get("METRICS_TOKEN", "").strip() or None
 
 AUTH_PASSWORD_VALIDATORS = [
     {

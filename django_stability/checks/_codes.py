@@ -229,6 +229,14 @@ class Codes(enum.Enum):
         "Anyone who guesses it reads /metrics and the full health report; use at least 16 "
         "random characters, such as secrets.token_urlsafe(32).",
     )
+    RATELIMIT_PROBES_LIMITED = (
+        "W040",
+        "{where} does not exempt {value}, which RateLimitMiddleware then limits.",
+        "Load-balancer probes and Prometheus scrapes come from a few addresses, many times "
+        "a minute: limited, their 429s take healthy instances out of rotation or leave gaps "
+        'in the metrics. Keep the prefix exempt, as the default ["/stability/health/", '
+        '"/stability/metrics", "/static/"] does.',
+    )
 
     def __init__(self, code: str, template: str, hint: str) -> None:
         self.code = code

@@ -242,6 +242,36 @@ def check_ratelimit_exempt(**kwargs: Any) -> list[CheckMessage]:
     )
 
 
+# Paths that must never be rate limited (DESIGN.md "HTTP surface"): probes and scrapes.
+NEVER_LIMITED = ("/stability/health/", "/stability/metrics")
+
+
+def _ratelimit_middleware_installed() -> bool:
+    middleware: Any = settings.MIDDLEWARE
+    return is_list(middleware) and any(
+        isinstance(entry, str) and entry.rpartition(".")[2] == "RateLimitMiddleware"
+        for entry in middleware
+    )
+
+
+@check(Tags.security)
+def check_ratelimit_exempts_probes(**kwargs: Any) -> list[CheckMessage]:
+    exempt: Any = conf.ratelimit_exempt
+    if (
+        conf.ratelimit is None
+        or not is_list(exempt)
+        or not all(isinstance(prefix, str) for prefix in exempt)  # E009 says so
+        or not _ratelimit_middleware_installed()
+    ):
+        return []
+    name = Settings.ratelimit_exempt.setting_name
+    return [
+        Codes.RATELIMIT_PROBES_LIMITED.msg(name, value=show(path))
+        for path in NEVER_LIMITED
+        if not path.startswith(tuple(exempt))
+    ]
+
+
 @check(Tags.security)
 def check_ratelimit_fail_open(**kwargs: Any) -> list[CheckMessage]:
     value: Any = conf.ratelimit_fail_open

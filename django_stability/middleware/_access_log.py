@@ -14,6 +14,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase, StreamingHttpResponse
 
+from django_stability import metrics
 from django_stability._client_ip import client_ip
 from django_stability.correlation import get_correlation_id
 from django_stability.logging import (
@@ -28,6 +29,13 @@ _log = get_logger("django_stability.access")
 UNRESOLVED_ROUTE = "<unresolved>"
 #: Status logged for a request whose handling was cancelled (the client went away).
 CLIENT_CLOSED = 499
+
+
+def _observe(method: str | None, route: str, status: int, duration: float) -> None:
+    """Count the request in ``stability_http_requests_total`` and its duration histogram."""
+    method = method if method in metrics.HTTP_METHODS else "other"
+    metrics.http_requests.labels(method, route, str(status)).inc()
+    metrics.http_request_duration.labels(method, route).observe(duration)
 
 
 class _Observation:
@@ -160,6 +168,11 @@ class AccessLogMiddleware:
     logged when its body has been sent (or abandoned), with the bytes actually
     sent and the time until then.
 
+    It also counts the request in ``stability_http_requests_total{method,
+    route, status}`` and ``stability_http_request_duration_seconds{method,
+    route}`` (same route and duration as the line; methods outside the
+    standard ones count as ``"other"``), see ``docs/metrics.rst``.
+
     While the request is served, every log line gets ``method``, ``path`` and
     (once the user is loaded) ``user_id`` from it, see
     :func:`django_stability.logging.add_request_context`.
@@ -226,14 +239,17 @@ class AccessLogMiddleware:
     ) -> None:
         """Write the access line (override to add fields)."""
         match = request.resolver_match
+        route = match.route if match is not None else UNRESOLVED_ROUTE
+        duration = self.clock() - start
+        _observe(request.method, route, status, duration)
         extra: dict[str, Any] = {} if exc_info is None else {"exc_info": exc_info}
         _log.log(
             self.level(request, status),
             "request",
             status=status,
-            duration_ms=round((self.clock() - start) * 1000, 3),
+            duration_ms=round(duration * 1000, 3),
             bytes=nbytes,
-            route=match.route if match is not None else UNRESOLVED_ROUTE,
+            route=route,
             client_ip=client_ip(request),
             correlation_id=request.__dict__.get("correlation_id")
             or get_correlation_id(),

@@ -1,8 +1,9 @@
-"""The views behind ``django_stability.urls``, one module per concern."""
+"""Views of django-stability, routed by ``django_stability.urls``."""
 
 from __future__ import annotations
 
 from django_stability.views.breakers import breaker_action, breaker_detail, breaker_list
+from django_stability.views.metrics import metrics
 from django_stability.views.version import version
 
-__all__ = ["breaker_action", "breaker_detail", "breaker_list", "version"]
+__all__ = ["breaker_action", "breaker_detail", "breaker_list", "metrics", "version"]

@@ -1,0 +1,202 @@
+"""Counting and answering for rate limits, shared by the middleware and the decorator.
+
+One hit is one :meth:`~django_stability.state.Engine.incr` on the shared-state
+engine: a single atomic Redis round trip (a Lua script), or an in-process
+count in memory mode. While the engine is degraded (Redis configured but
+unreachable) its counts are process-local; :func:`decide` then either lets
+that local count stand (fail open) or refuses the request (fail closed).
+
+Counts use wall-clock time (``time.time``): windows must line up across
+processes and hosts, which a monotonic clock does not do.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from django.http import HttpResponse
+
+from django_stability import metrics
+from django_stability._rates import Rate
+from django_stability.conf import on_setting_changed
+from django_stability.errors import problem_response
+from django_stability.logging import get_logger
+from django_stability.state import Engine
+
+__all__ = [
+    "Usage",
+    "ahit",
+    "counter_key",
+    "hit",
+    "ip_value",
+    "refusal",
+    "usage_headers",
+    "wall_clock",
+]
+
+_log = get_logger("django_stability.ratelimit")
+
+#: Seconds between two "counting locally" log lines of one process during an outage.
+OUTAGE_LOG_INTERVAL: Final = 60.0
+#: Retry-After of a fail-closed 503 when the engine cannot say when it retries.
+DEFAULT_RETRY_AFTER: Final = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """One counted hit against a limit.
+
+    Attributes:
+        limit: Hits allowed per window.
+        hits: Hits in the current window, this one included.
+        reset_in: Seconds until the window ends.
+        shared: ``False`` when the count is process-local (Redis unreachable).
+
+    .. versionadded:: 0.1
+    """
+
+    limit: int
+    hits: int
+    reset_in: float
+    shared: bool = True
+
+    @property
+    def limited(self) -> bool:
+        """Whether this hit is over the limit."""
+        return self.hits > self.limit
+
+    @property
+    def remaining(self) -> int:
+        """Hits left in the window (never negative)."""
+        return max(0, self.limit - self.hits)
+
+    @property
+    def reset(self) -> int:
+        """Whole seconds until the window ends, rounded up (at least 1)."""
+        return max(1, math.ceil(self.reset_in))
+
+
+class _OutageLog:
+    """Logs at most one line per interval and process while counts are local.
+
+    Once per outage would be quieter, but a process that only serves limited
+    requests now and then would then never say the outage is still going on.
+    """
+
+    def __init__(self) -> None:
+        self.last = -math.inf
+
+    def __call__(self, fail_open: bool, clock: Callable[[], float]) -> None:
+        now = clock()
+        if now - self.last < OUTAGE_LOG_INTERVAL:
+            return
+        self.last = now
+        if fail_open:
+            _log.warning(
+                "ratelimit_degraded",
+                fail_open=True,
+                detail="shared state unavailable: rate limits count in each process only",
+            )
+        else:
+            _log.error(
+                "ratelimit_degraded",
+                fail_open=False,
+                detail="shared state unavailable: limited requests are refused with 503",
+            )
+
+    def reset(self) -> None:
+        self.last = -math.inf
+
+
+outage_log = _OutageLog()
+# A new configuration (override_settings, a new engine) deserves its own first line.
+on_setting_changed(outage_log.reset)
+
+
+def counter_key(group: str, rate: Rate, value: str) -> str:
+    """The engine key of one client's counter; the rate is part of it, so a new rate starts afresh."""
+    return f"rl:{group}:{rate.count}/{rate.seconds}:{value}"
+
+
+def ip_value(address: str) -> str:
+    """The counted form of a client address: IPv6 is masked to its /64, as one host usually owns one."""
+    if ":" not in address:
+        return address or "unknown"
+    try:
+        network = ipaddress.IPv6Network(f"{address}/64", strict=False)
+    except ValueError:
+        return address
+    return str(network)
+
+
+def hit(engine: Engine, rate: Rate, key: str, now: float) -> Usage:
+    """Count one hit on ``key``: one atomic engine round trip."""
+    hits, reset_in = engine.incr(key, now=now, window=rate.seconds)
+    return Usage(rate.count, hits, reset_in, shared=engine.healthy)
+
+
+async def ahit(engine: Engine, rate: Rate, key: str, now: float) -> Usage:
+    """The async twin of :func:`hit`."""
+    hits, reset_in = await engine.aincr(key, now=now, window=rate.seconds)
+    return Usage(rate.count, hits, reset_in, shared=engine.healthy)
+
+
+def refusal(
+    engine: Engine, usage: Usage, rate: Rate, group: str, *, fail_open: bool
+) -> HttpResponse | None:
+    """The response refusing this hit, or ``None`` to let it through.
+
+    Over the limit: 429. Counted locally because Redis is unreachable: the
+    local count decides when failing open, a 503 when failing closed; both log.
+    """
+    if not usage.shared:
+        outage_log(fail_open, time.monotonic)
+        if not fail_open:
+            return degraded_response(engine, group)
+    if usage.limited:
+        return limited_response(usage, rate, group)
+    return None
+
+
+def usage_headers(usage: Usage) -> dict[str, str]:
+    """``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``."""
+    return {
+        "RateLimit-Limit": str(usage.limit),
+        "RateLimit-Remaining": str(usage.remaining),
+        "RateLimit-Reset": str(usage.reset),
+    }
+
+
+def limited_response(usage: Usage, rate: Rate, group: str) -> HttpResponse:
+    """The 429 problem response, with ``Retry-After`` and the ``RateLimit-*`` headers."""
+    metrics.ratelimited.labels(group, "limited").inc()
+    per = "second" if rate.seconds == 1 else f"{rate.seconds} seconds"
+    return problem_response(
+        429,
+        detail=f"Too many requests: at most {rate.count} per {per}; "
+        f"retry in {usage.reset} s.",
+        retry_after=usage.reset,
+        headers=usage_headers(usage),
+    )
+
+
+def degraded_response(engine: Engine, group: str) -> HttpResponse:
+    """The fail-closed 503 problem response, retried when the engine next tries Redis."""
+    metrics.ratelimited.labels(group, "unavailable").inc()
+    retry_in = engine.status().retry_in
+    return problem_response(
+        503,
+        code="ratelimit_unavailable",
+        detail="Rate limits cannot be checked right now; retry later.",
+        retry_after=max(DEFAULT_RETRY_AFTER, math.ceil(retry_in or 0)),
+    )
+
+
+def wall_clock() -> float:
+    """Seconds since the epoch: the clock every process agrees on."""
+    return time.time()

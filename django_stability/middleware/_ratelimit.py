@@ -1,0 +1,177 @@
+"""``RateLimitMiddleware``: ``STABILITY_RATELIMIT`` per client IP, shared by every worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from django_stability._client_ip import client_ip
+from django_stability._ratelimit_core import (
+    Usage,
+    ahit,
+    counter_key,
+    hit,
+    ip_value,
+    refusal,
+    usage_headers,
+    wall_clock,
+)
+from django_stability._rates import Rate, parse_rate
+from django_stability.conf import cached_on_settings, conf
+from django_stability.state import get_engine
+
+__all__ = ["GLOBAL_GROUP", "RateLimitMiddleware"]
+
+# Any: Django passes a sync or an async callable, told apart at runtime by async_mode.
+GetResponse = Callable[[HttpRequest], Any]
+
+#: The group of the global limit: in counter keys and in ``stability_ratelimited_total``.
+GLOBAL_GROUP = "global"
+
+
+class _Policy(NamedTuple):
+    rate: Rate | None
+    exempt: tuple[str, ...]
+    fail_open: bool
+
+
+def _rate(value: object, what: str) -> Rate | None:
+    if value is None:
+        return None
+    try:
+        return parse_rate(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{what}: {exc}") from None
+
+
+def _exempt(value: object, what: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ImproperlyConfigured(f"{what} must be a list of path prefixes.")
+    if not all(isinstance(p, str) and p.startswith("/") for p in value):
+        raise ImproperlyConfigured(
+            f"{what}: each prefix must be a str starting with '/', not {value!r}."
+        )
+    return tuple(value)
+
+
+def _fail_open(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(f"{what} must be True or False, not {value!r}.")
+    return value
+
+
+@cached_on_settings
+def _setting_policy() -> _Policy:
+    return _Policy(
+        _rate(conf.ratelimit, "STABILITY_RATELIMIT"),
+        _exempt(conf.ratelimit_exempt, "STABILITY_RATELIMIT_EXEMPT"),
+        _fail_open(conf.ratelimit_fail_open, "STABILITY_RATELIMIT_FAIL_OPEN"),
+    )
+
+
+class _Todo(NamedTuple):
+    rate: Rate
+    key: str
+    fail_open: bool
+
+
+_UNSET: Any = object()
+
+
+class RateLimitMiddleware:
+    """Limit each client IP to ``STABILITY_RATELIMIT`` requests, counted across every worker.
+
+    Each request not under an exempt prefix costs one atomic round trip to the
+    shared-state engine (Redis, or process memory without
+    ``STABILITY_REDIS_URL``). The client IP comes from
+    ``STABILITY_TRUSTED_PROXIES`` only: ``X-Forwarded-For`` from any other peer
+    is ignored. Over the limit, the answer is a 429 problem with
+    ``Retry-After``; every counted response carries ``RateLimit-Limit``,
+    ``RateLimit-Remaining`` and ``RateLimit-Reset``. While Redis is
+    unreachable, ``STABILITY_RATELIMIT_FAIL_OPEN`` chooses between counting in
+    each process (``True``) and answering 503 (``False``).
+
+    Put it right after ``AccessLogMiddleware``, so that refused requests are
+    logged and carry the correlation ID.
+
+    Args:
+        get_response: The next handler, given by Django.
+        rate: Overrides ``STABILITY_RATELIMIT`` (``None`` disables).
+        exempt: Overrides ``STABILITY_RATELIMIT_EXEMPT``.
+        fail_open: Overrides ``STABILITY_RATELIMIT_FAIL_OPEN``.
+        clock: Wall-clock seconds (tests inject a fake one).
+
+    Raises:
+        ImproperlyConfigured: a rate, prefix list or flag is malformed.
+
+    .. versionadded:: 0.1
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self,
+        get_response: GetResponse,
+        *,
+        rate: str | None = _UNSET,
+        exempt: Sequence[str] | None = None,
+        fail_open: bool | None = None,
+        clock: Callable[[], float] = wall_clock,
+    ) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+        self.clock = clock
+        # Overrides are validated now; the settings too, rather than on the first request.
+        setting = _setting_policy()
+        self._policy: _Policy | None = None
+        if rate is not _UNSET or exempt is not None or fail_open is not None:
+            self._policy = _Policy(
+                setting.rate if rate is _UNSET else _rate(rate, "rate"),
+                setting.exempt if exempt is None else _exempt(exempt, "exempt"),
+                setting.fail_open
+                if fail_open is None
+                else _fail_open(fail_open, "fail_open"),
+            )
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        if (todo := self._before(request)) is None:
+            return self.get_response(request)
+        usage = hit(get_engine(), todo.rate, todo.key, self.clock())
+        refused = self._refusal(todo, usage)
+        return refused or _with_headers(self.get_response(request), usage)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        if (todo := self._before(request)) is None:
+            return await self.get_response(request)  # type: ignore[no-any-return]
+        usage = await ahit(get_engine(), todo.rate, todo.key, self.clock())
+        refused = self._refusal(todo, usage)
+        return refused or _with_headers(await self.get_response(request), usage)
+
+    def _before(self, request: HttpRequest) -> _Todo | None:
+        """What to count for ``request``; ``None`` when it is not limited."""
+        policy = self._policy or _setting_policy()
+        if policy.rate is None or request.path_info.startswith(policy.exempt):
+            return None
+        key = counter_key(GLOBAL_GROUP, policy.rate, ip_value(client_ip(request)))
+        return _Todo(policy.rate, key, policy.fail_open)
+
+    def _refusal(self, todo: _Todo, usage: Usage) -> HttpResponseBase | None:
+        return refusal(
+            get_engine(), usage, todo.rate, GLOBAL_GROUP, fail_open=todo.fail_open
+        )
+
+
+def _with_headers(response: HttpResponseBase, usage: Usage) -> HttpResponseBase:
+    for name, value in usage_headers(usage).items():
+        response.headers.setdefault(name, value)
+    return response
