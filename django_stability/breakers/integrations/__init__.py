@@ -1,0 +1,22 @@
+"""Breakers around the database, a cache backend, an email backend and HTTP calls.
+
+* Database: :func:`install_database_breaker`, or a breaker named ``database``
+  (``database:<alias>``) in ``STABILITY_BREAKERS``.
+* Cache: ``"BACKEND": "django_stability.breakers.integrations.BreakerCache"``.
+* Email: ``EMAIL_BACKEND = "django_stability.breakers.integrations.BreakerEmailBackend"``.
+* HTTP: :mod:`django_stability.breakers.integrations.http` (needs the ``http`` extra).
+"""
+
+from __future__ import annotations
+
+from django_stability.breakers.integrations._database import (
+    install_database_breaker,
+    is_connection_error,
+    uninstall_database_breaker,
+)
+
+__all__ = [
+    "install_database_breaker",
+    "is_connection_error",
+    "uninstall_database_breaker",
+]
