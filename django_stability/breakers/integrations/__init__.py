@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from django_stability.breakers.integrations._cache import BreakerCache
 from django_stability.breakers.integrations._database import (
     install_database_breaker,
     is_connection_error,
@@ -16,6 +17,7 @@ from django_stability.breakers.integrations._database import (
 )
 
 __all__ = [
+    "BreakerCache",
     "install_database_breaker",
     "is_connection_error",
     "uninstall_database_breaker",
