@@ -15,10 +15,16 @@ from django_stability.breakers.integrations._database import (
     is_connection_error,
     uninstall_database_breaker,
 )
+from django_stability.breakers.integrations._email import (
+    BreakerEmailBackend,
+    is_mail_failure,
+)
 
 __all__ = [
     "BreakerCache",
+    "BreakerEmailBackend",
     "install_database_breaker",
     "is_connection_error",
+    "is_mail_failure",
     "uninstall_database_breaker",
 ]
