@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from django_stability.breakers.integrations import _checks  # registers the checks
 from django_stability.breakers.integrations._cache import BreakerCache
 from django_stability.breakers.integrations._database import (
     install_database_breaker,
@@ -19,6 +20,8 @@ from django_stability.breakers.integrations._email import (
     BreakerEmailBackend,
     is_mail_failure,
 )
+
+del _checks
 
 __all__ = [
     "BreakerCache",

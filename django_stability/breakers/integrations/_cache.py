@@ -108,6 +108,8 @@ class BreakerCache(BaseCache):
                 'cache backend, such as "django_redis.cache.RedisCache"'
             )
         wrapped = _imported(backend)
+        if isinstance(wrapped, type) and issubclass(wrapped, BreakerCache):
+            raise ImproperlyConfigured("BreakerCache cannot wrap BreakerCache")
         extra = tuple(_imported(e) if isinstance(e, str) else e for e in extra)
         super().__init__({**params, "OPTIONS": {}})
         self.cache: BaseCache = wrapped(server, {**params, "OPTIONS": options})
