@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
@@ -40,7 +39,6 @@ _KNOWN_FAILURES = (
 )
 
 
-@functools.cache
 def _default_failures() -> tuple[type[BaseException], ...]:
     found: list[type[BaseException]] = [OSError]
     for path in _KNOWN_FAILURES:
@@ -114,6 +112,7 @@ class BreakerCache(BaseCache):
         super().__init__({**params, "OPTIONS": {}})
         self.cache: BaseCache = wrapped(server, {**params, "OPTIONS": options})
         self._target: str | CircuitBreaker = target
+        # Looked up once per cache object (a process has a handful).
         self._failures = (*_default_failures(), *extra)
 
     @property
