@@ -104,11 +104,7 @@ class BreakerEmailBackend(BaseEmailBackend):
 
     def close(self) -> None:
         """Close the wrapped backend's connection (not a call the breaker judges)."""
-        try:
-            self.wrapped.close()
-        except Exception as exc:
-            if not self._silenced(exc):
-                raise
+        self.wrapped.close()
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         """Send through the wrapped backend; the number of messages sent.

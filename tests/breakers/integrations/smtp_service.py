@@ -10,9 +10,10 @@ from aiosmtpd.controller import Controller
 
 from tests.fixtures.redis_server import free_port
 
-#: Recipients the server refuses permanently, or blames on itself at DATA.
+#: Recipients the server refuses permanently, refuses blaming itself, or blames on itself at DATA.
 REFUSED = "nobody@example.com"
 BUSY = "busy@example.com"
+CLOSING = "closing@example.com"
 
 
 class Mailbox:
@@ -26,6 +27,8 @@ class Mailbox:
     ) -> str:
         if address == REFUSED:
             return "550 5.1.1 no such user"
+        if address == CLOSING:
+            return "421 4.3.2 service shutting down"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -267,3 +267,13 @@ def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     """A missing or unimportable wrapped backend or failure class raises ImproperlyConfigured."""
     with pytest.raises(ImproperlyConfigured, match=message):
         BreakerCache("bad", {"OPTIONS": options})
+
+
+def test_a_copied_cache_still_works() -> None:
+    """copy.copy() of a BreakerCache gives a working cache (attribute lookups do not recurse)."""
+    import copy
+
+    options = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    cache = BreakerCache("copied", {"OPTIONS": options})
+    cache.set("k", 1)
+    assert copy.copy(cache).get("k") == 1

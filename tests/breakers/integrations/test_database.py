@@ -216,3 +216,42 @@ def test_default_database_breaker_is_named_database() -> None:
             assert breaker("database").state == "closed"
     finally:
         uninstall_database_breaker()
+
+
+def test_default_name_for_other_aliases(fault_db: FaultDb) -> None:
+    """Without a breaker argument the alias is guarded by the breaker ``database:<alias>``."""
+    from django_stability.breakers import breaker
+
+    install_database_breaker(fault_db.alias)
+    named = breaker(f"database:{fault_db.alias}")
+    named.command("open")
+    try:
+        with pytest.raises(CircuitOpenError):
+            _select(fault_db.alias)
+    finally:
+        named.command("reset")
+        named.command("release")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("forced", ["", "open"])
+def test_forced_state_is_read_through_the_guarded_default_alias_without_looping(
+    clock: FakeClock, forced: str
+) -> None:
+    """A breaker guarding the default alias reads its forced state over that alias once, and honours it."""
+    from django_stability.models import Breaker
+
+    Breaker.objects.create(name="database", forced=forced)
+    guard = fake_breaker(clock, "database")
+    connections["default"].close()
+    install_database_breaker("default", guard)
+    try:
+        if forced:
+            with pytest.raises(CircuitOpenError):
+                _select("default")
+            assert guard.snapshot().forced == "open"
+        else:
+            assert _select("default") == 1
+            assert guard.state == "closed"
+    finally:
+        uninstall_database_breaker()

@@ -16,6 +16,7 @@ from django_stability.breakers.integrations import BreakerEmailBackend
 from tests.breakers.integrations.conftest import fake_breaker
 from tests.breakers.integrations.smtp_service import (
     BUSY,
+    CLOSING,
     REFUSED,
     SmtpService,
     smtp_service,
@@ -140,14 +141,15 @@ def test_refused_recipients_do_not_count(
     assert guard.state == "closed"
 
 
+@pytest.mark.parametrize("to", [BUSY, CLOSING])
 def test_server_trouble_replies_count(
-    smtp_service: SmtpService, guard: CircuitBreaker
+    smtp_service: SmtpService, guard: CircuitBreaker, to: str
 ) -> None:
-    """A 421 'service not available' reply counts as the server's failure."""
+    """A 421 'service not available' reply, at DATA or at RCPT, counts as the server's failure."""
     backend = connection(smtp_service.port, guard)
     for _ in range(2):
         with pytest.raises(smtplib.SMTPException):
-            backend.send_messages([message(BUSY)])
+            backend.send_messages([message(to)])
     assert guard.state == "open"
 
 
@@ -165,3 +167,23 @@ def test_subclass_picks_the_wrapped_backend_and_breaker(clock: FakeClock) -> Non
     guard.command("open")
     with pytest.raises(CircuitOpenError):
         Locmem(breaker=guard).send_messages([message()])
+
+
+@pytest.mark.parametrize(
+    ("exc", "counts"),
+    [
+        (ConnectionRefusedError(), True),
+        (TimeoutError(), True),
+        (smtplib.SMTPServerDisconnected(), True),
+        (smtplib.SMTPConnectError(421, b"busy"), True),
+        (smtplib.SMTPAuthenticationError(535, b"bad login"), False),
+        (smtplib.SMTPSenderRefused(553, b"no", "app@example.com"), False),
+        (smtplib.SMTPNotSupportedError(), False),
+        (ValueError(), False),
+    ],
+)
+def test_is_mail_failure_blames_only_the_server(exc: Exception, counts: bool) -> None:
+    """Transport trouble counts; a login, sender or feature problem is the project's, not the server's."""
+    from django_stability.breakers.integrations import is_mail_failure
+
+    assert is_mail_failure(exc) is counts
