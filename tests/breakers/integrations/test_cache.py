@@ -47,6 +47,7 @@ def entry(
 
 @pytest.fixture(params=list(BACKENDS))
 def backend(request: pytest.FixtureRequest) -> str:
+    """The wrapped backend: django-redis, then Django's own RedisCache."""
     return str(request.param)
 
 
