@@ -44,16 +44,18 @@ class BreakerEmailBackend(BaseEmailBackend):
     """An email backend that opens connections and sends messages through a breaker.
 
     ``EMAIL_BACKEND = "django_stability.breakers.integrations.BreakerEmailBackend"``
-    sends with Django's SMTP backend (and its ``EMAIL_HOST``... settings)
-    behind the breaker ``"email"``. To wrap another backend or use another
-    breaker, subclass it and point ``EMAIL_BACKEND`` at the subclass::
+    (or, from Django 6.1, ``MAILERS = {"default": {"BACKEND": ...}}``) sends
+    with Django's SMTP backend behind the breaker ``"email"``. To wrap
+    another backend or use another breaker, subclass it and point the
+    setting at the subclass::
 
         class TransactionalEmail(BreakerEmailBackend):
             wrapped_backend = "myproject.mail.ProviderBackend"
             breaker = "email:provider"
 
-    or pass ``wrapped_backend=`` / ``breaker=`` to ``get_connection()``.
-    Other keyword arguments go to the wrapped backend.
+    or give ``wrapped_backend`` / ``breaker`` in the mailer's ``OPTIONS``
+    (Django 6.1) or to ``get_connection()``. Other options and keyword
+    arguments (``host``, ``port``...) go to the wrapped backend.
 
     While the breaker is open, :meth:`send_messages` raises
     :class:`CircuitOpenError`, or returns 0 with ``fail_silently=True``; the
@@ -64,6 +66,8 @@ class BreakerEmailBackend(BaseEmailBackend):
         fail_silently: Return 0 instead of raising when mail cannot be sent.
         wrapped_backend: Dotted path of the backend that sends.
         breaker: The breaker's name or object.
+        alias: The ``MAILERS`` alias (Django 6.1 passes it); handed on to
+            the wrapped backend.
         **kwargs: The wrapped backend's own arguments (``host``, ``port``...).
 
     .. versionadded:: 0.1
@@ -78,13 +82,23 @@ class BreakerEmailBackend(BaseEmailBackend):
         *,
         wrapped_backend: str | None = None,
         breaker: str | CircuitBreaker | None = None,
+        alias: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(fail_silently=fail_silently)
+        # Django 6.1's MAILERS builds backends with their alias and OPTIONS as
+        # keyword arguments (and deprecates fail_silently on the base class);
+        # older versions with get_connection()'s. Both reach here.
+        if alias is None:
+            super().__init__()
+        else:
+            super().__init__(alias=alias)
+        self.fail_silently = fail_silently
         backend = import_string(wrapped_backend or self.wrapped_backend)
-        # The wrapped backend always raises, so that failures can be counted;
-        # fail_silently is honoured here instead.
-        self.wrapped: BaseEmailBackend = backend(fail_silently=False, **kwargs)
+        # The wrapped backend is never silent (its default), so that failures
+        # can be counted; fail_silently is honoured here instead.
+        if alias is not None:
+            kwargs["alias"] = alias
+        self.wrapped: BaseEmailBackend = backend(**kwargs)
         if breaker is not None:
             self.breaker = breaker
 

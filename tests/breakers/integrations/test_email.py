@@ -5,10 +5,11 @@ from __future__ import annotations
 import smtplib
 from typing import Any
 
+import django
 import pytest
 from asgiref.sync import sync_to_async
 from django.core import mail
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.test import override_settings
 
 from django_stability.breakers import CircuitBreaker, CircuitOpenError
@@ -27,6 +28,8 @@ from tests.state.conftest import FakeClock
 __all__ = ["smtp_service"]
 
 BACKEND = "django_stability.breakers.integrations.BreakerEmailBackend"
+# Django 6.1 configures mail through MAILERS and deprecates EMAIL_BACKEND.
+MAILERS = django.VERSION >= (6, 1)
 
 
 @pytest.fixture
@@ -36,8 +39,9 @@ def guard(clock: FakeClock) -> CircuitBreaker:
 
 
 def connection(port: int, guard: CircuitBreaker, **kwargs: Any) -> Any:
-    return get_connection(
-        BACKEND, host="127.0.0.1", port=port, timeout=2, breaker=guard, **kwargs
+    """The wrapper around Django's SMTP backend, built as Django 6.1's MAILERS builds it."""
+    return BreakerEmailBackend(
+        alias="default", host="127.0.0.1", port=port, timeout=2, breaker=guard, **kwargs
     )
 
 
@@ -59,10 +63,18 @@ def test_messages_reach_the_server(
 def test_send_mail_through_the_setting(
     smtp_service: SmtpService, guard: CircuitBreaker
 ) -> None:
-    """send_mail() with EMAIL_BACKEND pointing at the wrapper sends through the wrapped SMTP backend."""
-    with override_settings(
-        EMAIL_BACKEND=BACKEND, EMAIL_HOST="127.0.0.1", EMAIL_PORT=smtp_service.port
-    ):
+    """send_mail() with the wrapper configured (MAILERS on Django 6.1, EMAIL_BACKEND before) sends through SMTP."""
+    configured: dict[str, Any]
+    if MAILERS:
+        options = {"host": "127.0.0.1", "port": smtp_service.port, "breaker": guard}
+        configured = {"MAILERS": {"default": {"BACKEND": BACKEND, "OPTIONS": options}}}
+    else:
+        configured = {
+            "EMAIL_BACKEND": BACKEND,
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": smtp_service.port,
+        }
+    with override_settings(**configured):
         assert mail.send_mail("Hi", "Body", "app@example.com", ["a@example.com"]) == 1
     assert len(smtp_service.received) == 1
 
