@@ -3,13 +3,16 @@
 * Database: :func:`install_database_breaker`, or a breaker named ``database``
   (``database:<alias>``) in ``STABILITY_BREAKERS``.
 * Cache: ``"BACKEND": "django_stability.breakers.integrations.BreakerCache"``.
-* Email: ``EMAIL_BACKEND = "django_stability.breakers.integrations.BreakerEmailBackend"``.
+* Email: ``EMAIL_BACKEND = "django_stability.breakers.integrations.BreakerEmailBackend"``
+  (a ``MAILERS`` backend from Django 6.1).
 * HTTP: :mod:`django_stability.breakers.integrations.http` (needs the ``http`` extra).
 """
 
 from __future__ import annotations
 
-from django_stability.breakers.integrations import _checks  # registers the checks
+from django_stability.breakers.integrations import (  # noqa: F401 - importing registers the checks
+    _checks,
+)
 from django_stability.breakers.integrations._cache import BreakerCache
 from django_stability.breakers.integrations._database import (
     install_database_breaker,
@@ -20,8 +23,6 @@ from django_stability.breakers.integrations._email import (
     BreakerEmailBackend,
     is_mail_failure,
 )
-
-del _checks
 
 __all__ = [
     "BreakerCache",
