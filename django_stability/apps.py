@@ -10,5 +10,9 @@ class DjangoStabilityConfig(AppConfig):
 
     def ready(self) -> None:
         from django_stability import checks
+        from django_stability.breakers.integrations import _database
 
         checks.register_all()
+        # A "database" / "database:<alias>" breaker in STABILITY_BREAKERS is
+        # the opt-in: guard those aliases from the first query on.
+        _database.install_configured()

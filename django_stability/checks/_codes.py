@@ -170,6 +170,18 @@ class Codes(enum.Enum):
         "{where} was removed in django-stability {version}: {advice}.",
         "Remove or rename it as {changelog} explains for that release.",
     )
+    DATABASE_BREAKER_ALIAS = (
+        "E026",
+        "{where} names the database alias {alias!r}, which DATABASES lacks.",
+        'Write "database:<alias>" with a key of DATABASES ("database" alone guards the '
+        "default alias), or remove the entry.",
+    )
+    BREAKER_CACHE_BACKEND = (
+        "E027",
+        _WHAT,
+        "BreakerCache wraps the backend named in OPTIONS['BACKEND'], such as "
+        '"django_redis.cache.RedisCache" or "django.core.cache.backends.redis.RedisCache".',
+    )
     REDIS_URL_UNSET = (
         "W001",
         "{where} is not set while DEBUG is off: rate limits, circuit breakers, connection slots, "

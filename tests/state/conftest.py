@@ -52,6 +52,10 @@ def redis_engine(**options: Any) -> Iterator[Engine]:
     without wiping the database under another test run sharing it.
     """
     prefix = f"stability-test:{uuid.uuid4().hex}:"
+    # The suite's Redis is healthy: its tests are about results, not timeouts,
+    # and a loaded machine must not turn a slow reply into a degraded engine.
+    options.setdefault("connect_timeout", 5.0)
+    options.setdefault("timeout", 5.0)
     engine = Engine(services.REDIS_URL, key_prefix=prefix, **options)
     try:
         yield engine

@@ -43,9 +43,7 @@ async def test_tasks_incrementing_one_counter_get_distinct_counts(
 @pytest.mark.redis
 async def test_a_burst_larger_than_the_pool_waits_instead_of_failing() -> None:
     """1,000 tasks through a 4-connection pool all reach Redis: no MaxConnectionsError, no degrading."""
-    # Generous timeouts: this is about waiting for a pooled connection, and a
-    # loaded machine must not turn a slow connect into a degraded engine.
-    with redis_engine(max_connections=4, connect_timeout=5.0, timeout=5.0) as engine:
+    with redis_engine(max_connections=4) as engine:
         results = await asyncio.gather(
             *(engine.aincr("burst", now=1.0, window=3600) for _ in range(1000))
         )
@@ -58,7 +56,7 @@ async def test_a_burst_larger_than_the_pool_waits_instead_of_failing() -> None:
 def test_threads_beyond_the_sync_pool_wait_for_a_connection() -> None:
     """32 threads sharing a 2-connection sync pool all succeed against Redis."""
     with (
-        redis_engine(max_connections=2, connect_timeout=5.0, timeout=5.0) as engine,
+        redis_engine(max_connections=2) as engine,
         ThreadPoolExecutor(32) as pool,
     ):
         counts = list(

@@ -1,0 +1,257 @@
+"""HTTP calls to other services through a breaker, with timeouts and the correlation ID.
+
+::
+
+    from django_stability.breakers.integrations import http
+
+    response = http.get("https://payments.example/api/charges", breaker="payments")
+    response = await http.apost(url, json=payload, breaker="payments")
+
+Built on httpx (the ``http`` extra: ``pip install "django-stability[http]"``)
+for its one API over sync and async code: an ASGI view awaits the same call
+a WSGI view makes, without a thread per request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    import httpx
+except ImportError as exc:
+    raise ImportError(
+        "django_stability.breakers.integrations.http needs httpx: "
+        'pip install "django-stability[http]"'
+    ) from exc
+
+from django_stability.breakers._api import CircuitBreaker
+from django_stability.breakers.integrations import _guard
+from django_stability.correlation import outgoing_headers
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "adelete",
+    "aget",
+    "apatch",
+    "apost",
+    "aput",
+    "arequest",
+    "delete",
+    "get",
+    "patch",
+    "post",
+    "put",
+    "request",
+]
+
+#: Three seconds to connect, ten for each read, write or pool wait.
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+Breaker = str | CircuitBreaker
+Timeout = httpx.Timeout | float | None
+
+
+class _ServerError(Exception):
+    """A 5xx answer: a failure for the breaker, a response for the caller."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.status_code} from {response.request.url}")
+        self.response = response
+
+
+def _counts(exc: BaseException) -> bool:
+    """5xx answers and transport failures (connect, read, timeouts) count; the caller's mistakes do not."""
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+        return False
+    return isinstance(exc, _ServerError | httpx.TransportError)
+
+
+def _headers(headers: Any) -> httpx.Headers:
+    merged = httpx.Headers(outgoing_headers())
+    merged.update(httpx.Headers(headers))  # the caller's own names win
+    return merged
+
+
+def _checked(response: httpx.Response) -> httpx.Response:
+    if response.status_code >= 500:
+        raise _ServerError(response)
+    return response
+
+
+def _send(
+    client: httpx.Client | None, method: str, url: Any, **kwargs: Any
+) -> httpx.Response:
+    if client is not None:
+        return _checked(client.request(method, url, **kwargs))
+    with httpx.Client() as own:
+        return _checked(own.request(method, url, **kwargs))
+
+
+async def _asend(
+    client: httpx.AsyncClient | None, method: str, url: Any, **kwargs: Any
+) -> httpx.Response:
+    if client is not None:
+        return _checked(await client.request(method, url, **kwargs))
+    async with httpx.AsyncClient() as own:
+        return _checked(await own.request(method, url, **kwargs))
+
+
+def request(
+    method: str,
+    url: httpx.URL | str,
+    *,
+    breaker: Breaker,
+    client: httpx.Client | None = None,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    headers: Any = None,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send one request through ``breaker``, with the correlation ID headers and a timeout.
+
+    A 5xx response counts as a failure and is returned, as any other
+    response is (call ``raise_for_status()`` if it should raise). Connection
+    errors and timeouts count and are raised. 4xx answers never count.
+
+    Args:
+        method: ``"GET"``, ``"POST"``...
+        url: Absolute, or relative to ``client``'s ``base_url``.
+        breaker: The breaker's name (one per service, so that one failing
+            service does not stop the calls to another) or object.
+        client: An ``httpx.Client`` to send with (its connection pool, base
+            URL, auth); a client for this call only when ``None``.
+        timeout: httpx's timeout; :data:`DEFAULT_TIMEOUT` unless given.
+        headers: Sent after the correlation ID headers, so they win.
+        **kwargs: Passed to ``httpx.Client.request`` (``params``, ``json``...).
+
+    Raises:
+        CircuitOpenError: the breaker refuses the call; nothing was sent.
+        httpx.TransportError: the service could not be reached or timed out.
+
+    .. versionadded:: 0.1
+    """
+    try:
+        return _guard.call(
+            _guard.resolve(breaker),
+            _counts,
+            _send,
+            client,
+            method,
+            url,
+            timeout=timeout,
+            headers=_headers(headers),
+            **kwargs,
+        )
+    except _ServerError as exc:
+        return exc.response
+
+
+async def arequest(
+    method: str,
+    url: httpx.URL | str,
+    *,
+    breaker: Breaker,
+    client: httpx.AsyncClient | None = None,
+    timeout: Timeout = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - httpx's own timeout, passed on
+    headers: Any = None,
+    **kwargs: Any,
+) -> httpx.Response:
+    """The async twin of :func:`request` (``client`` is an ``httpx.AsyncClient``).
+
+    The breaker's ``call_timeout`` bounds the whole call on top of ``timeout``.
+
+    .. versionadded:: 0.1
+    """
+    try:
+        return await _guard.acall(
+            _guard.resolve(breaker),
+            _counts,
+            _asend,
+            client,
+            method,
+            url,
+            timeout=timeout,
+            headers=_headers(headers),
+            **kwargs,
+        )
+    except _ServerError as exc:
+        return exc.response
+
+
+def get(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    """``request("GET", url, ...)``.
+
+    .. versionadded:: 0.1
+    """
+    return request("GET", url, **kwargs)
+
+
+def post(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    """``request("POST", url, ...)``.
+
+    .. versionadded:: 0.1
+    """
+    return request("POST", url, **kwargs)
+
+
+def put(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    """``request("PUT", url, ...)``.
+
+    .. versionadded:: 0.1
+    """
+    return request("PUT", url, **kwargs)
+
+
+def patch(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    """``request("PATCH", url, ...)``.
+
+    .. versionadded:: 0.1
+    """
+    return request("PATCH", url, **kwargs)
+
+
+def delete(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    """``request("DELETE", url, ...)``.
+
+    .. versionadded:: 0.1
+    """
+    return request("DELETE", url, **kwargs)
+
+
+async def aget(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    """``await arequest("GET", url, ...)``.
+
+    .. versionadded:: 0.1
+    """
+    return await arequest("GET", url, **kwargs)
+
+
+async def apost(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    """``await arequest("POST", url, ...)``.
+
+    .. versionadded:: 0.1
+    """
+    return await arequest("POST", url, **kwargs)
+
+
+async def aput(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    """``await arequest("PUT", url, ...)``.
+
+    .. versionadded:: 0.1
+    """
+    return await arequest("PUT", url, **kwargs)
+
+
+async def apatch(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    """``await arequest("PATCH", url, ...)``.
+
+    .. versionadded:: 0.1
+    """
+    return await arequest("PATCH", url, **kwargs)
+
+
+async def adelete(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    """``await arequest("DELETE", url, ...)``.
+
+    .. versionadded:: 0.1
+    """
+    return await arequest("DELETE", url, **kwargs)
