@@ -124,13 +124,14 @@ CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # Behind the "cache" breaker: a Redis outage becomes cache misses, and
+            # after a few failures the app stops waiting on Redis at all.
+            "BACKEND": "django_stability.breakers.integrations.BreakerCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {
-                # A Redis outage becomes cache misses after at most a second, not 500s.
+                "BACKEND": "django_redis.cache.RedisCache",
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
-                "IGNORE_EXCEPTIONS": True,
             },
         }
     }
@@ -143,6 +144,15 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Circuit breakers: "database" guards every query and connection attempt of the
+# default database (a dead PostgreSQL answers 503 at once instead of hanging
+# requests on connect); "cache" guards the Redis cache above. Operators drive
+# them from the admin's "Circuit breakers" page or `manage.py breakers`.
+STABILITY_BREAKERS = {
+    "database": {"failure_threshold": 5, "window": 10, "reset_timeout": 15},
+    "cache": {"failure_threshold": 3, "window": 10, "reset_timeout": 30},
+}
 
 STABILITY_APP_VERSION = env.get("APP_VERSION", "").strip() or "dev"
 STABILITY_TRUSTED_PROXIES = _list("TRUSTED_PROXIES", "")
