@@ -13,4 +13,8 @@ app_name = "stability"
 
 urlpatterns = [
     path("version", views.version, name="version"),
+    path("health/", views.health.full, name="health"),
+    path("health/live", views.health.live, name="health-live"),
+    path("health/ready", views.health.ready, name="health-ready"),
+    path("health/startup", views.health.startup, name="health-startup"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django_stability.views import health
 from django_stability.views.version import version
 
-__all__ = ["version"]
+__all__ = ["health", "version"]

@@ -1,0 +1,80 @@
+"""Run blocking check code in daemon threads that a timed-out probe may abandon.
+
+Python cannot kill a thread: a check stuck in a socket read without a timeout
+keeps its thread until the read returns. :func:`in_thread` therefore hands sync
+work to daemon threads of our own, never to the event loop's default executor
+(a stuck job there would delay every ``run_in_executor`` of the loop) nor to a
+``ThreadPoolExecutor`` (whose threads are joined at interpreter exit, so one
+stuck check would keep a worker from shutting down). Idle threads are reused;
+a new one is started only when all are busy, up to :data:`MAX_THREADS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: Threads kept at most; beyond this many stuck checks a new one fails at once.
+MAX_THREADS = 32
+
+_Job = tuple[concurrent.futures.Future[Any], contextvars.Context, Callable[[], Any]]
+
+
+class _Pool:
+    def __init__(self, max_threads: int) -> None:
+        self.max_threads = max_threads
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def submit(self, func: Callable[[], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        with self._lock:
+            if self._idle == 0:
+                if self._threads >= self.max_threads:
+                    future.set_exception(
+                        RuntimeError(
+                            f"{self._threads} health-check threads are all stuck"
+                        )
+                    )
+                    return future
+                self._threads += 1
+                self._idle += 1
+                threading.Thread(
+                    target=self._work, name="stability-health", daemon=True
+                ).start()
+            self._idle -= 1
+        self._jobs.put((future, contextvars.copy_context(), func))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            future, context, func = self._jobs.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = context.run(func)
+                except Exception as exc:  # reported to the awaiting check
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+            with self._lock:
+                self._idle += 1
+
+
+_pool = _Pool(MAX_THREADS)
+
+
+async def in_thread(func: Callable[[], T]) -> T:
+    """Await ``func()`` run in a health-check thread; cancelling abandons the thread's work.
+
+    .. versionadded:: 0.1
+    """
+    return await asyncio.wrap_future(_pool.submit(func))
