@@ -20,6 +20,7 @@ from django_stability.health._drain import (
 from django_stability.health._pool import record_pool_metrics
 from django_stability.health._probes import ProbeSet, get_probes, use_probes
 from django_stability.health._runner import CheckResult, Report, run_checks
+from django_stability.health._shutdown import GracefulShutdown, install_sigterm_handler
 from django_stability.health.checks import (
     Breakers,
     Cache,
@@ -36,12 +37,14 @@ __all__ = [
     "CheckResult",
     "Database",
     "DrainState",
+    "GracefulShutdown",
     "Migrations",
     "ProbeSet",
     "Redis",
     "Report",
     "drain_state",
     "get_probes",
+    "install_sigterm_handler",
     "local_draining",
     "record_pool_metrics",
     "run_checks",
