@@ -4,7 +4,7 @@ import pytest
 
 from tests import services
 
-pytest_plugins = ["tests.fixtures.redis_server"]
+pytest_plugins = ["tests.fixtures.redis_server", "tests.fixtures.postgres_server"]
 
 
 def pytest_collection_modifyitems(
