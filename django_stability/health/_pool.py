@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections
+from django.core.exceptions import ImproperlyConfigured
 
 from django_stability import metrics
 
@@ -42,15 +42,18 @@ def record(alias: str, stats: PoolStats) -> None:
 
 
 def record_pool_metrics() -> None:
-    """Refresh the ``stability_db_pool_*`` gauges of every pooled database (call before exposition).
+    """Refresh the ``stability_db_pool_*`` gauges of every psycopg pool of this process.
 
-    Only databases whose pool this process already created are read: reading
-    the statistics never opens a pool or a connection.
+    Call it before an exposition. Only pools that already exist are read:
+    reading the statistics never opens a pool or a connection.
 
     .. versionadded:: 0.1
     """
-    for connection in connections.all(initialized_only=True):
-        pools = getattr(type(connection), "_connection_pools", {})
-        pool = pools.get(connection.alias)
-        if pool is not None:
-            record(connection.alias, pool.get_stats())
+    try:
+        from django.db.backends.postgresql.base import DatabaseWrapper
+    except (ImportError, ImproperlyConfigured):  # psycopg is not installed
+        return
+    # Django keeps one pool per alias on the class, shared by every thread's wrapper.
+    pools: dict[str, Any] = getattr(DatabaseWrapper, "_connection_pools", {})
+    for alias, pool in list(pools.items()):
+        record(alias, pool.get_stats())
