@@ -77,9 +77,16 @@ class Probe:
         self._cached: tuple[float, Report] | None = None
         self.runs = 0
 
+    def fresh(self) -> Report | None:
+        """The cached result if still fresh; safe from any thread (one tuple read)."""
+        cached = self._cached
+        if cached is not None and self._clock() - cached[0] < self.max_age:
+            return cached[1]
+        return None
+
     async def result(self) -> Report:
-        if self._cached is not None and self._clock() - self._cached[0] < self.max_age:
-            return self._cached[1]
+        if (report := self.fresh()) is not None:
+            return report
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._refresh())
         # shield: one caller giving up (its client went away) does not cancel the others' run.
@@ -118,6 +125,17 @@ class ProbeSet:
 
     def _now(self) -> float:
         return self.clock()
+
+    def peek(self, kind: str) -> Report | None:
+        """The answer of probe ``kind`` when it needs no run (draining, latched, cached), else ``None``.
+
+        Called from the view's thread, so a cached answer costs no hop to the health loop.
+        """
+        if kind == "ready":
+            return DRAINING if local_draining() else self.ready_probe.fresh()
+        if kind == "startup":
+            return self.started or self.startup_probe.fresh()
+        return self.full_probe.fresh()
 
     async def ready(self) -> Report:
         """503 "draining" at once after SIGTERM; otherwise the readiness checks (and shared flag)."""

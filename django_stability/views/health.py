@@ -48,6 +48,8 @@ def _answer(report: Report, *, retry_after: float) -> HttpResponse:
 
 def _run(kind: str) -> Report:
     probes = get_probes()
+    if (report := probes.peek(kind)) is not None:
+        return report
     timeout = conf.health_timeout
     run: Callable[[], Coroutine[Any, Any, Report]] = getattr(probes, kind)
     try:
