@@ -135,7 +135,9 @@ class Cache(_Described, HealthCheck):
             raise ServiceUnavailable(describe(exc)) from exc
         if value != "ok":
             raise ServiceReturnedUnexpectedResult(
-                f"a value just set read back as {value!r} (a DummyCache stores nothing)"
+                f"a value just set read back as {value!r}: the cache stores nothing "
+                "(a DummyCache, or a backend told to ignore its errors, such as "
+                "django-redis with IGNORE_EXCEPTIONS while Redis is down)"
             )
         return f"set, get and delete on {type(cache).__name__}"
 

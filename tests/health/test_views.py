@@ -73,6 +73,17 @@ async def test_ready_runs_database_and_cache(mode):
     assert "Retry-After" not in response
 
 
+@pytest.mark.django_db
+@override_settings(
+    CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+)
+async def test_ready_adds_the_channel_layer_when_configured() -> None:
+    """With CHANNEL_LAYERS set the default readiness checks include a channel layer round trip."""
+    response = await fetch("asgi", "get", READY)
+    assert response.status_code == 200
+    assert set(response.json()["checks"]) == {"database", "cache", "channel_layer"}
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_head_is_allowed(mode):
     """HEAD answers like GET, without a body."""
