@@ -102,9 +102,6 @@ class Probe:
         self._cached = (started, report)
         return report
 
-    def forget(self) -> None:
-        self._cached = None
-
 
 class ProbeSet:
     """The probes of this process, for the current settings.

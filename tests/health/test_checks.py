@@ -159,6 +159,20 @@ async def test_channel_layer_on_a_redis_nobody_listens_on_is_unavailable():
         await ChannelLayer().run()
 
 
+async def test_channel_layer_with_a_broken_backend_is_unavailable() -> None:
+    """A CHANNEL_LAYERS backend that cannot be built fails the check instead of crashing."""
+    layers = {"default": {"BACKEND": "tests.health.no_such_module.Layer"}}
+    with override_settings(CHANNEL_LAYERS=layers), pytest.raises(ServiceUnavailable):
+        await ChannelLayer().run()
+
+
+@pytest.mark.django_db
+async def test_migrations_on_an_unknown_alias_is_unavailable() -> None:
+    """An alias missing from DATABASES fails the migrations check."""
+    with pytest.raises(ServiceUnavailable, match="ConnectionDoesNotExist"):
+        await Migrations("nope").run()
+
+
 async def test_breakers_not_installed_pass():
     """Without the breakers capability the check passes with "breakers not installed"."""
     check = Breakers()
