@@ -245,7 +245,9 @@ class Breakers(_Described, HealthCheck):
             self.detail = "breakers not installed"
             return
         # A breaker's state may live in Redis: read it off the event loop.
-        states = await in_thread(lambda: [(b.name, b.state) for b in all_breakers()])
+        states = await in_thread(
+            lambda: [(b.name, _state(b.state)) for b in all_breakers()]
+        )
         opened = sorted(name for name, state in states if state == "open")
         half = sorted(name for name, state in states if state == "half_open")
         if opened:
@@ -253,6 +255,11 @@ class Breakers(_Described, HealthCheck):
             raise (ServiceUnavailable if self.critical else ServiceWarning)(message)
         detail = f"{len(states)} breaker(s), none open"
         self.detail = detail + (f"; half-open: {', '.join(half)}" if half else "")
+
+
+def _state(state: Any) -> str:
+    # "open", or an enum member whose value is "open".
+    return str(getattr(state, "value", state))
 
 
 @dataclasses.dataclass

@@ -211,6 +211,18 @@ async def test_open_breakers_warn(breakers):
         await Breakers().run()
 
 
+async def test_breaker_states_may_be_enum_members(breakers: list[_Breaker]) -> None:
+    """A state given as an enum member with the value "open" counts as open."""
+    import enum
+
+    class State(enum.Enum):
+        OPEN = "open"
+
+    breakers.append(_Breaker("payments", State.OPEN))  # type: ignore[arg-type]
+    with pytest.raises(ServiceWarning, match="open: payments"):
+        await Breakers().run()
+
+
 async def test_open_breakers_fail_when_critical(breakers):
     """With critical=True an open breaker fails the check."""
     breakers.append(_Breaker("payments", "open"))
