@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -70,6 +71,16 @@ class _Pool:
 
 
 _pool = _Pool(MAX_THREADS)
+
+
+def _forget_threads_after_fork() -> None:
+    # A forked child (gunicorn --preload) has none of the parent's threads:
+    # a pool that counted them idle would queue jobs nobody runs.
+    global _pool
+    _pool = _Pool(MAX_THREADS)
+
+
+os.register_at_fork(after_in_child=_forget_threads_after_fork)
 
 
 async def in_thread(func: Callable[[], T]) -> T:
