@@ -36,9 +36,12 @@ def _method_not_allowed(request: HttpRequest) -> HttpResponse | None:
     return problem_response(405, headers={"Allow": ", ".join(_SAFE)})
 
 
-def _answer(report: Report, *, retry_after: float) -> HttpResponse:
+def _answer(
+    report: Report, *, retry_after: float, extra: dict[str, Any] | None = None
+) -> HttpResponse:
     response = JsonResponse(
-        report.as_json(), status=200 if report.status == "ok" else 503
+        {**report.as_json(), **(extra or {})},
+        status=200 if report.status == "ok" else 503,
     )
     response["Cache-Control"] = "no-store"
     if report.status != "ok":
@@ -143,8 +146,8 @@ def full(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request) or _authorized(request)) is not None:
         return refused
-    report = _run("full")
-    response = _answer(report, retry_after=conf.health_timeout)
-    body = {**report.as_json(), "system_checks": deploy_messages()}
-    response.content = JsonResponse(body).content
-    return response
+    return _answer(
+        _run("full"),
+        retry_after=conf.health_timeout,
+        extra={"system_checks": deploy_messages()},
+    )
