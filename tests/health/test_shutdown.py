@@ -168,3 +168,27 @@ def test_default_action_still_ends_the_process() -> None:
             child.wait()
     assert child.returncode == -signal.SIGTERM
     assert out.strip() == "shutdown_started 0 True"
+
+
+@pytest.mark.usefixtures("restore_sigterm")
+def test_install_sigterm_handler_installs_and_reads_the_setting(
+    announced: list[dict[str, Any]],
+) -> None:
+    """The helper becomes the SIGTERM handler; without drain_seconds it waits STABILITY_DRAIN_SECONDS."""
+    from django.test import override_settings
+
+    from django_stability.health import install_sigterm_handler
+
+    previous = Previous()
+    signal.signal(signal.SIGTERM, previous)
+    waited: list[float] = []
+    with override_settings(STABILITY_DRAIN_SECONDS=4):
+        handler = install_sigterm_handler(sleep=waited.append)
+        signal.raise_signal(signal.SIGTERM)
+        assert handler.thread is not None
+        handler.thread.join(5)
+        _let_pending_handlers_run()
+        assert signal.getsignal(signal.SIGTERM) is handler
+    assert waited == [4]
+    assert announced[0]["drain_seconds"] == 4
+    assert previous.calls == [signal.SIGTERM]
