@@ -9,7 +9,7 @@ ones the probes promise: an answer within the check timeout (+ 0.5 s).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -30,15 +30,42 @@ LIVE, READY = "/stability/health/live", "/stability/health/ready"
 TIMEOUT = 1.0
 
 
-def client_connections(server: PostgresServer) -> int:
-    """Client sessions on the throwaway PostgreSQL, this one excluded."""
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
+APP = "stability-probe-server"  # the application_name of the servers' connections
+
+
+class Sessions:
+    """Counts sessions on a PostgreSQL through one connection held open for the whole test.
+
+    A closed connection's backend leaves ``pg_stat_activity`` a moment after
+    the client hung up, so a fresh counting connection per count would see the
+    previous one still exiting; this one never churns, and :meth:`wait_for`
+    allows for the server's own backends coming and going.
+    """
+
+    def __init__(self, url: str, where: str, params: list[str]) -> None:
+        self._conn = psycopg.connect(url, autocommit=True)
+        self._query = f"SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND {where}"
+        self._params = params
+
+    def count(self) -> int:
+        row = self._conn.execute(self._query, self._params).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def wait_for(self, done: Callable[[int], bool], attempts: int = 500) -> int:
+        """The count once ``done(count)``, or after ``attempts`` reads 10 ms apart (5 s)."""
+        count = self.count()
+        for _ in range(attempts):
+            if done(count):
+                break
+            # A server-side pause between reads: exiting backends get the time to go,
+            # a pool filling in the background the time to connect.
+            self._conn.execute("SELECT pg_sleep(0.01)")
+            count = self.count()
+        return count
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 @pytest.fixture(params=MODES)
@@ -47,8 +74,9 @@ def pooled_server(
 ) -> Iterator[DjangoServer]:
     """A WSGI (threaded runserver) or ASGI (uvicorn) server on the throwaway PostgreSQL, pooled."""
     env = {
-        "DATABASE_URL": postgres_server.url,
-        "DB_POOL_MIN": "2",
+        "DATABASE_URL": f"{postgres_server.url}?application_name={APP}",
+        # A fixed-size pool: it never grows, so its connection count is known.
+        "DB_POOL_MIN": "4",
         "DB_POOL_MAX": "4",
         "DB_POOL_TIMEOUT": "2",
         "DB_CONNECT_TIMEOUT": "2",
@@ -93,13 +121,17 @@ def test_a_thousand_probes_leave_the_connection_count_alone(
     pooled_server: DjangoServer, postgres_server: PostgresServer
 ) -> None:
     """1,000 uncached readiness probes on a pooled database open no connection beyond the pool."""
-    for _ in range(5):
+    sessions = Sessions(postgres_server.url, "application_name = %s", [APP])
+    try:
         assert pooled_server.get(READY).status == 200
-    before = client_connections(postgres_server)
-    statuses = {pooled_server.get(READY).status for _ in range(1000)}
-    assert statuses == {200}
-    assert client_connections(postgres_server) == before
-    assert before <= 4  # the pool's max_size
+        # The pool opens its 4 connections in the background: wait (bounded) for all of them.
+        before = sessions.wait_for(lambda count: count == 4)
+        assert before == 4
+        statuses = {pooled_server.get(READY).status for _ in range(1000)}
+        assert statuses == {200}
+        assert sessions.count() == before
+    finally:
+        sessions.close()
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -132,25 +164,20 @@ async def test_frozen_redis_answers_fail_in_time(
     assert elapsed < 0.5 + 0.5
 
 
-def _sessions_on(database: str) -> int:
-    """Sessions on ``database`` of the suite's PostgreSQL, this one excluded."""
-    with psycopg.connect(services.POSTGRES_URL, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [database],
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db
 @pytest.mark.parametrize("mode", MODES)
 def test_unpooled_probes_close_what_they_open(mode: str, clock: FakeClock) -> None:
     """Without a pool every probe opens a connection in a health thread and closes it again."""
-    database = connection.settings_dict["NAME"]
-    before = _sessions_on(database)
-    for _ in range(50):
-        clock.advance(1.0)  # a fresh run each time, not the cached result
-        assert async_to_sync(fetch)(mode, "get", READY).status_code == 200
-    assert _sessions_on(database) == before
+    sessions = Sessions(
+        services.POSTGRES_URL, "datname = %s", [connection.settings_dict["NAME"]]
+    )
+    try:
+        before = sessions.count()
+        for _ in range(50):
+            clock.advance(1.0)  # a fresh run each time, not the cached result
+            assert async_to_sync(fetch)(mode, "get", READY).status_code == 200
+        # A leaked connection would stay; closed ones leave within moments.
+        assert sessions.wait_for(lambda count: count <= before) <= before
+    finally:
+        sessions.close()
