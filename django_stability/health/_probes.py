@@ -12,11 +12,13 @@ read.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 from health_check.base import HealthCheck
+from health_check.exceptions import ServiceUnavailable
 
 from django_stability.conf import cached_on_settings, conf
 from django_stability.health import checks
@@ -47,9 +49,28 @@ def default_checks() -> list[HealthCheck]:
     return found
 
 
+@dataclasses.dataclass
+class _Unusable(HealthCheck):  # type: ignore[misc]  # health_check ships no types
+    """Stands in for checks that cannot be built, so the probe fails and says why."""
+
+    problem: str
+
+    def key(self) -> str:
+        return "readiness_checks"
+
+    async def run(self) -> None:
+        raise ServiceUnavailable(self.problem)
+
+
 def readiness_checks() -> list[HealthCheck]:
+    """The checks of ``STABILITY_READINESS_CHECKS``, or one failing check saying why they cannot be built."""
     paths = conf.readiness_checks
-    return default_checks() if paths is None else instantiate(paths)
+    try:
+        return default_checks() if paths is None else instantiate(paths)
+    except (
+        Exception
+    ) as exc:  # E021/E022 report this at startup; a probe must not 500 on it
+        return [_Unusable(f"STABILITY_READINESS_CHECKS: {checks.describe(exc)}")]
 
 
 def full_checks() -> list[HealthCheck]:

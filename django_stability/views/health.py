@@ -21,7 +21,7 @@ from django_stability.conf import conf
 from django_stability.errors import problem_response
 from django_stability.health import _loop
 from django_stability.health._probes import get_probes
-from django_stability.health._runner import Report
+from django_stability.health._runner import CheckResult, Report
 
 __all__ = ["full", "live", "ready", "startup"]
 
@@ -57,8 +57,11 @@ def _run(kind: str) -> Report:
     run: Callable[[], Coroutine[Any, Any, Report]] = getattr(probes, kind)
     try:
         return _loop.run_sync(run(), timeout + _GRACE)
-    except TimeoutError:  # only if the health loop itself is starved
-        return Report("fail", {})
+    except TimeoutError:  # only if the health loop itself is blocked
+        detail = f"no answer from the health checks within {timeout + _GRACE:g} s"
+        return Report(
+            "fail", {"probe": CheckResult("fail", (timeout + _GRACE) * 1000, detail)}
+        )
 
 
 # Read-only whatever the method: exempt so that a POST gets the honest 405, not a CSRF 403.

@@ -44,6 +44,14 @@ class Hangs(HealthCheck):
         await asyncio.Event().wait()
 
 
+@dataclass
+class BlocksTheLoop(HealthCheck):
+    """A badly written async check: blocking I/O inside async run() (as a sync client would)."""
+
+    async def run(self) -> None:
+        time.sleep(1.3)  # noqa: ASYNC251 - the misbehaviour under test
+
+
 HERE = "tests.health.test_views"
 
 
@@ -139,6 +147,33 @@ async def test_a_hung_check_fails_in_time(mode):
     assert response.status_code == 503
     assert response.json()["checks"]["Hangs"]["detail"] == "timed out after 0.3 s"
     assert elapsed < 0.3 + 0.5
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_unimportable_readiness_check_fails_the_probe_not_the_server(
+    mode: str,
+) -> None:
+    """A readiness check path that does not import gives a 503 naming the setting, not a 500."""
+    with override_settings(STABILITY_READINESS_CHECKS=["tests.health.nowhere.Check"]):
+        response = await fetch(mode, "get", READY)
+    assert response.status_code == 503
+    result = response.json()["checks"]["readiness_checks"]
+    assert result["detail"].startswith(
+        "STABILITY_READINESS_CHECKS: ModuleNotFoundError"
+    )
+
+
+async def test_a_check_blocking_the_loop_still_gets_an_answer() -> None:
+    """When a check blocks the health loop itself, the view gives up after the timeout + 1 s and says so."""
+    with override_settings(
+        STABILITY_READINESS_CHECKS=[f"{HERE}.BlocksTheLoop"],
+        STABILITY_HEALTH_TIMEOUT=0.1,
+    ):
+        response = await fetch("wsgi", "get", READY)
+    assert response.status_code == 503
+    assert response.json()["checks"]["probe"]["detail"] == (
+        "no answer from the health checks within 1.1 s"
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
