@@ -6,7 +6,9 @@ work to daemon threads of our own, never to the event loop's default executor
 (a stuck job there would delay every ``run_in_executor`` of the loop) nor to a
 ``ThreadPoolExecutor`` (whose threads are joined at interpreter exit, so one
 stuck check would keep a worker from shutting down). Idle threads are reused;
-a new one is started only when all are busy, up to :data:`MAX_THREADS`.
+a new one is started only when all are busy, up to :data:`MAX_THREADS`. After
+each job the thread closes its Django database connections (returns them to
+the pool), so no check can leave one open.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import logging
 import os
 import queue
 import threading
@@ -21,6 +24,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+_log = logging.getLogger("django_stability.health")
 
 #: Threads kept at most; beyond this many stuck checks a new one fails at once.
 MAX_THREADS = 32
@@ -63,11 +68,26 @@ class _Pool:
                 try:
                     result = context.run(func)
                 except Exception as exc:  # reported to the awaiting check
+                    _close_connections()  # before the check (and the probe) returns
                     future.set_exception(exc)
                 else:
+                    _close_connections()
                     future.set_result(result)
             with self._lock:
                 self._idle += 1
+
+
+def _close_connections() -> None:
+    # Whatever a job opened on this thread's Django connections (a check's own
+    # query, a breaker reading a forced state, a user's sync check) is closed,
+    # or returned to the pool, before the thread takes the next job: probes
+    # never leave connections behind, whoever wrote the check.
+    from django.db import connections
+
+    try:
+        connections.close_all()
+    except Exception:  # a broken connection must not kill the health thread
+        _log.exception("closing a health-check thread's database connections failed")
 
 
 _pool = _Pool(MAX_THREADS)

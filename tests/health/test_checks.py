@@ -173,8 +173,10 @@ async def test_migrations_on_an_unknown_alias_is_unavailable() -> None:
         await Migrations("nope").run()
 
 
-async def test_breakers_not_installed_pass():
+async def test_breakers_not_installed_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the breakers capability the check passes with "breakers not installed"."""
+    # None in sys.modules makes the import fail, whether or not the package exists.
+    monkeypatch.setitem(sys.modules, "django_stability.breakers", None)
     check = Breakers()
     await check.run()
     assert check.detail == "breakers not installed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -17,6 +18,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test import override_settings
+from health_check.base import HealthCheck
 
 from django_stability.health import ProbeSet
 from tests import services
@@ -178,6 +180,37 @@ def test_unpooled_probes_close_what_they_open(mode: str, clock: FakeClock) -> No
             clock.advance(1.0)  # a fresh run each time, not the cached result
             assert async_to_sync(fetch)(mode, "get", READY).status_code == 200
         # A leaked connection would stay; closed ones leave within moments.
+        assert sessions.wait_for(lambda count: count <= before) <= before
+    finally:
+        sessions.close()
+
+
+@dataclass
+class QueriesAndForgets(HealthCheck):
+    """A user's sync check that queries the database and never closes the connection."""
+
+    def run(self) -> None:
+        connection.cursor().execute("SELECT 1")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", MODES)
+def test_connections_a_sync_check_forgets_are_closed(
+    mode: str, clock: FakeClock
+) -> None:
+    """A check that leaves its connection open still leaves none behind: the health thread closes it."""
+    sessions = Sessions(
+        services.POSTGRES_URL, "datname = %s", [connection.settings_dict["NAME"]]
+    )
+    try:
+        before = sessions.count()
+        with override_settings(
+            STABILITY_READINESS_CHECKS=[f"{__name__}.QueriesAndForgets"]
+        ):
+            for _ in range(20):
+                clock.advance(1.0)
+                assert async_to_sync(fetch)(mode, "get", READY).status_code == 200
         assert sessions.wait_for(lambda count: count <= before) <= before
     finally:
         sessions.close()
