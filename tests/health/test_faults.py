@@ -15,12 +15,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection
 from django.test import override_settings
 from health_check.base import HealthCheck
 
-from django_stability.health import ProbeSet
+from django_stability.health import ProbeSet, set_drain
+from django_stability.state import get_engine
 from tests import services
 from tests.fixtures.postgres_server import PostgresServer
 from tests.fixtures.redis_server import RedisServer
@@ -214,3 +215,28 @@ def test_connections_a_sync_check_forgets_are_closed(
         assert sessions.wait_for(lambda count: count <= before) <= before
     finally:
         sessions.close()
+
+
+@dataclass
+class Passes(HealthCheck):
+    async def run(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_shared_drain_flag_is_unreadable_while_redis_is_down(
+    mode: str, redis_server: RedisServer, clock: FakeClock
+) -> None:
+    """Drain on, then Redis killed: workers cannot read the flag and report ready again."""
+    with override_settings(
+        STABILITY_REDIS_URL=redis_server.url,
+        STABILITY_READINESS_CHECKS=[f"{__name__}.Passes"],
+    ):
+        await sync_to_async(set_drain)(True)
+        assert (await fetch(mode, "get", READY)).json()["status"] == "draining"
+        redis_server.kill()
+        clock.advance(1.0)
+        response = await fetch(mode, "get", READY)
+        get_engine().close()
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
