@@ -20,7 +20,11 @@ from django_stability.health._drain import (
 from django_stability.health._pool import record_pool_metrics
 from django_stability.health._probes import ProbeSet, get_probes, use_probes
 from django_stability.health._runner import CheckResult, Report, run_checks
-from django_stability.health._shutdown import GracefulShutdown, install_sigterm_handler
+from django_stability.health._shutdown import (
+    GracefulShutdown,
+    install_sigterm_handler,
+    with_graceful_shutdown,
+)
 from django_stability.health.checks import (
     Breakers,
     Cache,
@@ -52,4 +56,5 @@ __all__ = [
     "start_local_drain",
     "stop_local_drain",
     "use_probes",
+    "with_graceful_shutdown",
 ]

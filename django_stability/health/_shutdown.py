@@ -22,7 +22,7 @@ import _thread
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any
 
@@ -30,7 +30,7 @@ from django_stability.conf import conf
 from django_stability.health._drain import start_local_drain
 from django_stability.signals import shutdown_started
 
-__all__ = ["GracefulShutdown", "install_sigterm_handler"]
+__all__ = ["GracefulShutdown", "install_sigterm_handler", "with_graceful_shutdown"]
 
 _Handler = Callable[[int, FrameType | None], Any] | int | None
 
@@ -123,3 +123,36 @@ def install_sigterm_handler(
     .. versionadded:: 0.1
     """
     return GracefulShutdown(drain_seconds=drain_seconds, sleep=sleep).install()
+
+
+_ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+
+
+def with_graceful_shutdown(
+    application: _ASGIApp, *, drain_seconds: float | None = None
+) -> _ASGIApp:
+    """Wrap an ASGI application so the SIGTERM handler is installed once the server runs it.
+
+    ASGI servers run the application on the main thread's event loop, after
+    installing their own signal handlers; single-process uvicorn, for one,
+    imports the application *before* installing its handlers and would replace
+    a handler installed at import. Installed on the first call (the lifespan
+    startup, or the first request), the handler chains to the server's.
+
+    Args:
+        application: The ASGI application (Django's, or a Channels router).
+        drain_seconds: As for :func:`install_sigterm_handler`.
+
+    .. versionadded:: 0.1
+    """
+    pending = True
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal pending
+        if pending:
+            pending = False
+            if threading.current_thread() is threading.main_thread():
+                install_sigterm_handler(drain_seconds=drain_seconds)
+        await application(scope, receive, send)
+
+    return app

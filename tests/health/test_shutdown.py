@@ -192,3 +192,50 @@ def test_install_sigterm_handler_installs_and_reads_the_setting(
     assert waited == [4]
     assert announced[0]["drain_seconds"] == 4
     assert previous.calls == [signal.SIGTERM]
+
+
+@pytest.mark.usefixtures("restore_sigterm")
+async def test_asgi_wrapper_installs_on_the_first_call_in_the_main_thread() -> None:
+    """The ASGI wrapper installs the handler once, on its first call, chaining to the handler then in place."""
+    from django_stability.health import with_graceful_shutdown
+
+    server_handler = Previous()
+    signal.signal(signal.SIGTERM, server_handler)  # what the server installed meanwhile
+    calls: list[str] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope["type"])
+
+    app = with_graceful_shutdown(inner, drain_seconds=0)
+    await app({"type": "lifespan"}, None, None)
+    installed = signal.getsignal(signal.SIGTERM)
+    assert isinstance(installed, GracefulShutdown)
+    assert installed.previous is server_handler
+    await app({"type": "http"}, None, None)
+    assert signal.getsignal(signal.SIGTERM) is installed
+    assert calls == ["lifespan", "http"]
+
+
+@pytest.mark.usefixtures("restore_sigterm")
+def test_asgi_wrapper_off_the_main_thread_installs_nothing() -> None:
+    """Run on another thread (where Python refuses signal handlers), the wrapper just serves."""
+    import asyncio
+
+    from django_stability.health import with_graceful_shutdown
+
+    before = signal.getsignal(signal.SIGTERM)
+    served: list[str] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        served.append(scope["type"])
+
+    app = with_graceful_shutdown(inner)
+
+    async def serve_one() -> None:
+        await app({"type": "http"}, None, None)
+
+    worker = threading.Thread(target=lambda: asyncio.run(serve_one()))
+    worker.start()
+    worker.join(5)
+    assert served == ["http"]
+    assert signal.getsignal(signal.SIGTERM) is before
