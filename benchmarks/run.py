@@ -10,10 +10,15 @@ Each benchmark owns the text between ``<!-- bench:NAME:begin -->`` and
   the page. They need Redis (``STABILITY_BENCH_REDIS_URL``, default the test
   suite's database 14 on 127.0.0.1); when Redis does not answer, their
   sections are left as they were and the run says so.
+- ``health`` (``benchmarks/health.py``): the readiness probe against a plain
+  django-health-check view, on SQLite + LocMem and, when PostgreSQL
+  (``STABILITY_BENCH_POSTGRES_URL``) and Redis answer, on PostgreSQL with
+  psycopg's pool + Redis; one child process per backend.
 
-Usage: ``python benchmarks/run.py [--seconds 90] [--check] [--render-only]``;
-``--check`` exits 1 when a target is missed, ``--render-only`` rewrites the
-middleware section from the last saved results without measuring.
+Usage: ``python benchmarks/run.py [--seconds 90] [--check] [--render-only]
+[--only NAME]``; ``--check`` exits 1 when a target is missed, ``--render-only``
+rewrites the middleware section from the last saved results without measuring,
+``--only`` runs one benchmark (``middleware``, ``health`` or a script's name: ``state``, ``breaker``, ``ratelimit``).
 """
 
 from __future__ import annotations
@@ -33,12 +38,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import middleware  # noqa: E402
+from benchmarks import health, middleware  # noqa: E402
 from benchmarks._machine import machine_facts  # noqa: E402
 
 PAGE = ROOT / "docs" / "performance.md"
 RESULTS = ROOT / "benchmarks" / "results"
 REDIS_URL = os.environ.get("STABILITY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+HEALTH_TIMEOUT = 300  # seconds, per backend of the health benchmark
 SCRIPT_TIMEOUT = 120  # seconds, per script benchmark
 
 
@@ -134,6 +140,36 @@ def script_section(name: str) -> str | None:
     )
 
 
+def health_section() -> str | None:
+    """The readiness-probe section from ``benchmarks/health.py``, or None when it cannot run."""
+    backends = ["sqlite"]
+    if _reachable(health.POSTGRES_URL) and _reachable(REDIS_URL):
+        backends.append("postgres")
+    else:
+        print("health: PostgreSQL or Redis does not answer, SQLite only")
+    results = []
+    for backend in backends:
+        try:
+            done = subprocess.run(
+                [sys.executable, str(ROOT / "benchmarks" / "health.py"), backend],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=HEALTH_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            print(f"health ({backend}): skipped, took longer than {HEALTH_TIMEOUT} s")
+            return None
+        if done.returncode != 0:
+            print(
+                f"health ({backend}): failed (exit {done.returncode}):\n{done.stderr}"
+            )
+            return None
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return health.markdown(results, machine_facts())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Run every benchmark; rewrite docs/performance.md."
@@ -152,16 +188,33 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="rewrite the middleware section from the last saved results, measure nothing",
     )
+    parser.add_argument(
+        "--only",
+        choices=["middleware", "health", *SCRIPTS],
+        help="run this benchmark only",
+    )
     args = parser.parse_args(argv)
 
+    def wanted(name: str) -> bool:
+        return args.only in (None, name)
+
     page = PAGE.read_text() if PAGE.exists() else "# Performance\n"
-    section, met = middleware_section(args)
-    print(section)
-    page = replace_section(page, "middleware", section)
+    met = True
+    if wanted("middleware"):
+        section, met = middleware_section(args)
+        print(section)
+        page = replace_section(page, "middleware", section)
     for name in () if args.render_only else SCRIPTS:
-        if (table := script_section(name)) is not None:
+        if wanted(name) and (table := script_section(name)) is not None:
             print(table)
             page = replace_section(page, name, table)
+    if (
+        not args.render_only
+        and wanted("health")
+        and (probes := health_section()) is not None
+    ):
+        print(probes)
+        page = replace_section(page, "health", probes)
     PAGE.write_text(page)
     print(f"updated {PAGE.relative_to(ROOT)}")
     return 1 if args.check and not met else 0

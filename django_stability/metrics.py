@@ -66,3 +66,32 @@ ratelimited = Counter(
     "view's group) and reason: limited (429) or unavailable (503, failing closed).",
     ["group", "reason"],
 )
+
+# Database pool ------------------------------------------------------------
+# Read from psycopg_pool's statistics by the database health check and by
+# django_stability.health.record_pool_metrics(); summed over live processes.
+
+db_pool_size = Gauge(
+    "stability_db_pool_size",
+    "Connections the process's psycopg pool holds (in use and idle).",
+    ["database"],
+    multiprocess_mode="livesum",
+)
+db_pool_available = Gauge(
+    "stability_db_pool_available",
+    "Idle connections ready in the psycopg pool.",
+    ["database"],
+    multiprocess_mode="livesum",
+)
+db_pool_waiting = Gauge(
+    "stability_db_pool_waiting",
+    "Requests waiting for a connection from the psycopg pool.",
+    ["database"],
+    multiprocess_mode="livesum",
+)
+db_pool_max = Gauge(
+    "stability_db_pool_max",
+    "The psycopg pool's max_size, per process.",
+    ["database"],
+    multiprocess_mode="livesum",
+)

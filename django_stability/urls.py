@@ -23,4 +23,8 @@ urlpatterns = [
         name="breaker-action",
     ),
     path("metrics", views.metrics, name="metrics"),
+    path("health/", views.health.full, name="health"),
+    path("health/live", views.health.live, name="health-live"),
+    path("health/ready", views.health.ready, name="health-ready"),
+    path("health/startup", views.health.startup, name="health-startup"),
 ]

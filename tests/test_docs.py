@@ -72,5 +72,8 @@ def test_every_setting_check_is_listed_under_its_setting():
         Codes.UNKNOWN_SETTING,
         Codes.REMOVED_SETTING,
         Codes.MIDDLEWARE_ORDER,
+        Codes.DB_POOL_WORKERS,
+        Codes.CHANNEL_LAYER_IN_MEMORY,
+        Codes.RATELIMIT_CACHE_LOCAL,
     }
     assert set(Codes) - listed == project_wide

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.core.checks import register
 
-from django_stability.checks import _core, _features, _project
+from django_stability.checks import _core, _deploy, _features, _project
 from django_stability.checks._base import CHECKS, TAG, RegisteredCheck
 from django_stability.checks._codes import REMOVED_SETTINGS, Codes, Removed
 
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 # Importing the modules collected their checks, in this order.
-_MODULES = (_core, _features, _project)
+_MODULES = (_core, _features, _project, _deploy)
 
 
 def register_all() -> None:

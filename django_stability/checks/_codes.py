@@ -250,6 +250,29 @@ class Codes(enum.Enum):
         '"/stability/metrics", "/static/"] does.',
     )
 
+    DB_POOL_WORKERS = (
+        "W015",
+        "{where}: {workers} worker processes (WEB_CONCURRENCY) x a pool of up to {max_size} "
+        "connections may open {total} connections, more than PostgreSQL's default "
+        "max_connections of {limit}.",
+        "Each worker process has its own pool. Lower DB_POOL_MAX (OPTIONS['pool']['max_size']), "
+        "raise max_connections on the server (SHOW max_connections), or put PgBouncer in front.",
+    )
+    CHANNEL_LAYER_IN_MEMORY = (
+        "W016",
+        "{where} uses InMemoryChannelLayer while DEBUG is off: messages and groups stay "
+        "inside one process, so a broadcast never reaches clients connected to another worker.",
+        'Use channels_redis.core.RedisChannelLayer (or RedisPubSubChannelLayer) with "hosts" '
+        "pointing at Redis, or silence this check if the site runs as a single process.",
+    )
+    RATELIMIT_CACHE_LOCAL = (
+        "W017",
+        "{where} ({alias!r}, used by django-ratelimit's RATELIMIT_USE_CACHE) is {backend}, "
+        "which {problem}.",
+        "Point RATELIMIT_USE_CACHE at a cache every worker shares, such as "
+        "django.core.cache.backends.redis.RedisCache or django_redis.cache.RedisCache.",
+    )
+
     def __init__(self, code: str, template: str, hint: str) -> None:
         self.code = code
         self.template = template

@@ -27,6 +27,8 @@ from django_stability.logging import (
 _log = get_logger("django_stability.access")
 
 UNRESOLVED_ROUTE = "<unresolved>"
+#: URL names (in the ``stability`` app) of the health views, logged at DEBUG wherever mounted.
+PROBE_URL_NAMES = frozenset({"health", "health-live", "health-ready", "health-startup"})
 #: Status logged for a request whose handling was cancelled (the client went away).
 CLIENT_CLOSED = 499
 
@@ -164,7 +166,8 @@ class AccessLogMiddleware:
     pattern, ``"<unresolved>"`` when none matched), ``client_ip``, and
     ``correlation_id``, ``user_id``, ``method``, ``path``. It is logged at INFO
     for 1xx-3xx, WARNING for 4xx, ERROR for 5xx, and DEBUG for health probes
-    (paths starting with one of ``probe_prefixes``). A streaming response is
+    (paths starting with one of ``probe_prefixes``, or django-stability's
+    health views wherever the URLconf mounts them). A streaming response is
     logged when its body has been sent (or abandoned), with the bytes actually
     sent and the time until then.
 
@@ -221,9 +224,20 @@ class AccessLogMiddleware:
             observation.response = await self.get_response(request)  # type: ignore[misc]
         return observation.response
 
+    def is_probe(self, request: HttpRequest) -> bool:
+        """A health probe: under ``probe_prefixes``, or one of the health views wherever mounted."""
+        if request.path.startswith(self.probe_prefixes):
+            return True
+        match = request.resolver_match
+        return (
+            match is not None
+            and "stability" in match.app_names
+            and match.url_name in PROBE_URL_NAMES
+        )
+
     def level(self, request: HttpRequest, status: int) -> int:
         """The level of the access line (override to change the policy)."""
-        if request.path.startswith(self.probe_prefixes):
+        if self.is_probe(request):
             return logging.DEBUG
         if status >= 500:
             return logging.ERROR

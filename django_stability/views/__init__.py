@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from django_stability.views import health
 from django_stability.views.breakers import breaker_action, breaker_detail, breaker_list
 from django_stability.views.metrics import metrics
 from django_stability.views.version import version
 
-__all__ = ["breaker_action", "breaker_detail", "breaker_list", "metrics", "version"]
+__all__ = [
+    "breaker_action",
+    "breaker_detail",
+    "breaker_list",
+    "health",
+    "metrics",
+    "version",
+]

@@ -20,6 +20,7 @@ from django_stability import metrics as _metrics  # noqa: F401 - creates the sta
 from django_stability._client_ip import client_ip, parse_address
 from django_stability.conf import conf
 from django_stability.errors import problem_response
+from django_stability.health import record_pool_metrics
 
 __all__ = ["metrics"]
 
@@ -78,6 +79,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return problem_response(405, headers={"Allow": ", ".join(_SAFE)})
     if (refused := _refusal(request)) is not None:
         return refused
+    record_pool_metrics()  # the pool gauges are read, not pushed: refresh them now
     response = HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE)
     response["Cache-Control"] = "no-store"
     return response

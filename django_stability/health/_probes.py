@@ -1,0 +1,225 @@
+"""The three probes (ready, startup, full report): coalesced, cached at most a second.
+
+Each probe kind keeps at most one run in flight: concurrent requests wait for
+that run instead of starting their own, and its result is reused for
+``max_age`` seconds (at most 1 s), so a load balancer probing every worker
+often cannot pile up database or Redis work. Runs happen on the health loop
+(:mod:`django_stability.health._loop`), one thread, so they need no locks;
+other threads only read a finished result (:meth:`ProbeSet.peek`), one tuple
+read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+
+from django.conf import settings
+from health_check.base import HealthCheck
+from health_check.exceptions import ServiceUnavailable
+
+from django_stability.conf import cached_on_settings, conf
+from django_stability.health import checks
+from django_stability.health._drain import adrain_state, local_draining
+from django_stability.health._runner import Report, instantiate, run_checks
+
+__all__ = [
+    "MAX_AGE",
+    "Probe",
+    "ProbeSet",
+    "default_checks",
+    "full_checks",
+    "get_probes",
+    "use_probes",
+]
+
+#: Longest time a probe result is reused, in seconds.
+MAX_AGE = 1.0
+
+DRAINING = Report("draining", {})
+
+
+def default_checks() -> list[HealthCheck]:
+    """The readiness checks when ``STABILITY_READINESS_CHECKS`` is ``None``."""
+    found: list[HealthCheck] = [checks.Database(), checks.Cache()]
+    if getattr(settings, "CHANNEL_LAYERS", None):
+        found.append(checks.ChannelLayer())
+    return found
+
+
+@dataclasses.dataclass
+class _Unusable(HealthCheck):  # type: ignore[misc]  # health_check ships no types
+    """Stands in for checks that cannot be built, so the probe fails and says why."""
+
+    problem: str
+
+    def key(self) -> str:
+        return "readiness_checks"
+
+    async def run(self) -> None:
+        raise ServiceUnavailable(self.problem)
+
+
+def readiness_checks() -> list[HealthCheck]:
+    """The checks of ``STABILITY_READINESS_CHECKS``, or one failing check saying why they cannot be built."""
+    paths = conf.readiness_checks
+    try:
+        return default_checks() if paths is None else instantiate(paths)
+    except (
+        Exception
+    ) as exc:  # E021/E022 report this at startup; a probe must not 500 on it
+        return [_Unusable(f"STABILITY_READINESS_CHECKS: {checks.describe(exc)}")]
+
+
+def full_checks() -> list[HealthCheck]:
+    """Every check django-stability has, for the full report."""
+    found: list[HealthCheck] = [checks.Database(alias) for alias in settings.DATABASES]
+    found += [checks.Cache(alias) for alias in settings.CACHES]
+    found += [checks.Redis(), checks.Breakers(), checks.Migrations()]
+    if getattr(settings, "CHANNEL_LAYERS", None):
+        found.append(checks.ChannelLayer())
+    return found
+
+
+class Probe:
+    """One kind of probe: at most one run in flight, its result kept ``max_age`` seconds."""
+
+    def __init__(
+        self,
+        build: Callable[[], Awaitable[Report]],
+        *,
+        clock: Callable[[], float],
+        max_age: float = MAX_AGE,
+    ) -> None:
+        self._build = build
+        self._clock = clock
+        self.max_age = min(max_age, MAX_AGE)
+        self._task: asyncio.Task[Report] | None = None
+        self._cached: tuple[float, Report] | None = None
+        self.runs = 0
+
+    def fresh(self) -> Report | None:
+        """The cached result if still fresh; safe from any thread (one tuple read)."""
+        cached = self._cached
+        if cached is not None and self._clock() - cached[0] < self.max_age:
+            return cached[1]
+        return None
+
+    async def result(self) -> Report:
+        if (report := self.fresh()) is not None:
+            return report
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._refresh())
+        # shield: one caller giving up (its client went away) does not cancel the others' run.
+        return await asyncio.shield(self._task)
+
+    async def _refresh(self) -> Report:
+        started = self._clock()
+        self.runs += 1
+        try:
+            report = await self._build()
+        finally:
+            self._task = None
+        self._cached = (started, report)
+        return report
+
+
+class ProbeSet:
+    """The probes of this process, for the current settings.
+
+    Args:
+        clock: Monotonic seconds, for the result cache (tests inject a fake one).
+        max_age: Seconds a result is reused; at most 1, 0 turns caching off.
+    """
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, max_age: float = MAX_AGE
+    ) -> None:
+        self.clock = clock
+        self.ready_probe = Probe(self._ready, clock=self._now, max_age=max_age)
+        self.startup_probe = Probe(self._startup, clock=self._now, max_age=max_age)
+        self.full_probe = Probe(self._full, clock=self._now, max_age=max_age)
+        self.started: Report | None = None
+
+    def _now(self) -> float:
+        return self.clock()
+
+    def peek(self, kind: str) -> Report | None:
+        """The answer of probe ``kind`` when it needs no run (draining, latched, cached), else ``None``.
+
+        Called from the view's thread, so a cached answer costs no hop to the health loop.
+        """
+        if kind == "ready":
+            return DRAINING if local_draining() else self.ready_probe.fresh()
+        if kind == "startup":
+            return self.started or self.startup_probe.fresh()
+        return self.full_probe.fresh()
+
+    async def ready(self) -> Report:
+        """503 "draining" at once after SIGTERM; otherwise the readiness checks (and shared flag)."""
+        if local_draining():
+            return DRAINING
+        return await self.ready_probe.result()
+
+    async def startup(self) -> Report:
+        """Migrations and the readiness checks until they pass once; then ``ok`` for good."""
+        if self.started is not None:
+            return self.started
+        report = await self.startup_probe.result()
+        if report.status == "ok":
+            self.started = report
+        return report
+
+    async def full(self) -> Report:
+        return await self.full_probe.result()
+
+    async def _ready(self) -> Report:
+        timeout = conf.health_timeout
+        shared, report = await asyncio.gather(
+            _shared_draining(timeout), run_checks(readiness_checks(), seconds=timeout)
+        )
+        return Report("draining", report.checks) if shared else report
+
+    async def _startup(self) -> Report:
+        return await run_checks(
+            [checks.Migrations(), *readiness_checks()], seconds=conf.health_timeout
+        )
+
+    async def _full(self) -> Report:
+        return await run_checks(full_checks(), seconds=conf.health_timeout)
+
+
+async def _shared_draining(seconds: float) -> bool:
+    # The engine answers from memory during a Redis outage; a hung Redis is cut here.
+    try:
+        async with asyncio.timeout(seconds):
+            return (await adrain_state()).on
+    except TimeoutError:
+        return False
+
+
+@cached_on_settings
+def _settings_probes() -> ProbeSet:
+    return ProbeSet()
+
+
+_installed: ProbeSet | None = None
+
+
+def get_probes() -> ProbeSet:
+    """This process's probes; rebuilt (latch and cache included) when settings change.
+
+    .. versionadded:: 0.1
+    """
+    return _installed or _settings_probes()
+
+
+def use_probes(probes: ProbeSet | None) -> None:
+    """Serve probes from ``probes`` (a fake clock, another ``max_age``); ``None`` restores the default.
+
+    .. versionadded:: 0.1
+    """
+    global _installed
+    _installed = probes

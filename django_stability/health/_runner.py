@@ -1,0 +1,129 @@
+"""Run health checks concurrently, each bounded in time, into a probe report."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+from django.utils.module_loading import import_string
+from health_check.base import HealthCheck
+from health_check.exceptions import HealthCheckException, ServiceWarning
+
+from django_stability.health._threads import in_thread
+
+__all__ = ["CheckResult", "Report", "check_key", "instantiate", "run_checks"]
+
+_log = logging.getLogger("django_stability.health")
+
+CheckStatus = Literal["ok", "warn", "fail"]
+ProbeStatus = Literal["ok", "fail", "draining"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome: ``status``, duration in milliseconds, and what it saw.
+
+    .. versionadded:: 0.1
+    """
+
+    status: CheckStatus
+    ms: float
+    detail: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"status": self.status, "ms": self.ms, "detail": self.detail}
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """A probe's answer: the overall status and each check's result.
+
+    ``status`` is ``"fail"`` when any check failed; a ``"warn"`` does not
+    fail it.
+
+    .. versionadded:: 0.1
+    """
+
+    status: ProbeStatus
+    checks: dict[str, CheckResult]
+
+    @classmethod
+    def of(cls, checks: dict[str, CheckResult]) -> Report:
+        failed = any(result.status == "fail" for result in checks.values())
+        return cls("fail" if failed else "ok", checks)
+
+    @property
+    def failures(self) -> dict[str, CheckResult]:
+        return {k: v for k, v in self.checks.items() if v.status == "fail"}
+
+    def as_json(self) -> dict[str, Any]:
+        """The probe JSON of DESIGN.md: ``{"status", "checks": {name: {...}}}``."""
+        return {
+            "status": self.status,
+            "checks": {name: r.as_json() for name, r in self.checks.items()},
+        }
+
+
+def check_key(check: HealthCheck) -> str:
+    """A check's name in probe JSON: ours have one, others are named after their class."""
+    key = getattr(check, "key", None)
+    return key() if callable(key) else type(check).__name__
+
+
+def instantiate(
+    classes: Iterable[str | type[HealthCheck] | HealthCheck],
+) -> list[HealthCheck]:
+    """Checks from dotted paths, classes (built without arguments) or ready instances."""
+    checks = []
+    for item in classes:
+        obj = import_string(item) if isinstance(item, str) else item
+        checks.append(obj() if isinstance(obj, type) else obj)
+    return checks
+
+
+async def run_checks(checks: Sequence[HealthCheck], *, seconds: float) -> Report:
+    """Run ``checks`` concurrently, each given ``seconds``; never raises for a check.
+
+    Names that repeat get ``#2``, ``#3``... so no result hides another.
+    """
+    results = await asyncio.gather(*(run_one(check, seconds) for check in checks))
+    named: dict[str, CheckResult] = {}
+    for check, result in zip(checks, results, strict=True):
+        key = base = check_key(check)
+        number = 1
+        while key in named:
+            number += 1
+            key = f"{base}#{number}"
+        named[key] = result
+    return Report.of(named)
+
+
+async def run_one(check: HealthCheck, seconds: float) -> CheckResult:
+    """One check: ``ok`` with its detail, ``warn`` on ``ServiceWarning``, else ``fail``."""
+    start = time.perf_counter()
+    status: CheckStatus = "ok"
+    try:
+        async with asyncio.timeout(seconds):
+            if inspect.iscoroutinefunction(check.run):
+                await check.run()
+            else:  # a sync check of someone else's: off the event loop
+                await in_thread(check.run)
+        detail = str(getattr(check, "detail", "") or "")
+    except ServiceWarning as exc:
+        status, detail = "warn", str(exc.message)
+    except HealthCheckException as exc:
+        status, detail = "fail", str(exc.message)
+    except TimeoutError:
+        status, detail = "fail", f"timed out after {seconds:g} s"
+    except Exception as exc:  # a bug in a check must not take the probe down
+        _log.exception("health check %s raised", check_key(check))
+        status, detail = "fail", f"unexpected error: {type(exc).__name__}"
+    ms = round((time.perf_counter() - start) * 1000, 3)
+    if status != "ok":
+        _log.warning("health check %s: %s (%s)", check_key(check), status, detail)
+    return CheckResult(status, ms, detail)

@@ -1,0 +1,156 @@
+"""``GET stability/health/{live,ready,startup}`` and the full report ``stability/health/``.
+
+The views are sync: under WSGI they wait on the health loop's future, under
+ASGI Django runs them in a thread that does the same, so neither mode pays for
+a new event loop per probe (see :mod:`django_stability.health._loop`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from django.core import checks as django_checks
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from django_stability.checks import TAG
+from django_stability.conf import conf
+from django_stability.errors import problem_response
+from django_stability.health import _loop
+from django_stability.health._probes import get_probes
+from django_stability.health._runner import CheckResult, Report
+
+__all__ = ["full", "live", "ready", "startup"]
+
+_SAFE = ("GET", "HEAD")
+# The view waits this much longer than a check may take: the run's own overhead.
+_GRACE = 1.0
+
+
+def _method_not_allowed(request: HttpRequest) -> HttpResponse | None:
+    if request.method in _SAFE:
+        return None
+    return problem_response(405, headers={"Allow": ", ".join(_SAFE)})
+
+
+def _answer(
+    report: Report, *, retry_after: float, extra: dict[str, Any] | None = None
+) -> HttpResponse:
+    response = JsonResponse(
+        {**report.as_json(), **(extra or {})},
+        status=200 if report.status == "ok" else 503,
+    )
+    response["Cache-Control"] = "no-store"
+    if report.status != "ok":
+        response["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return response
+
+
+def _run(kind: str) -> Report:
+    probes = get_probes()
+    if (report := probes.peek(kind)) is not None:
+        return report
+    timeout = conf.health_timeout
+    run: Callable[[], Coroutine[Any, Any, Report]] = getattr(probes, kind)
+    try:
+        return _loop.run_sync(run(), timeout + _GRACE)
+    except TimeoutError:  # only if the health loop itself is blocked
+        detail = f"no answer from the health checks within {timeout + _GRACE:g} s"
+        return Report(
+            "fail", {"probe": CheckResult("fail", (timeout + _GRACE) * 1000, detail)}
+        )
+
+
+# Read-only whatever the method: exempt so that a POST gets the honest 405, not a CSRF 403.
+@csrf_exempt
+def live(request: HttpRequest) -> HttpResponse:
+    """200 ``{"status": "ok", "checks": {}}``: the process answers HTTP; touches no dependency.
+
+    .. versionadded:: 0.1
+    """
+    if (refused := _method_not_allowed(request)) is not None:
+        return refused
+    return _answer(Report("ok", {}), retry_after=0)
+
+
+@csrf_exempt
+def ready(request: HttpRequest) -> HttpResponse:
+    """200 when the readiness checks pass; 503 + ``Retry-After`` on a failure or while draining.
+
+    .. versionadded:: 0.1
+    """
+    if (refused := _method_not_allowed(request)) is not None:
+        return refused
+    report = _run("ready")
+    wait = conf.drain_seconds if report.status == "draining" else conf.health_timeout
+    return _answer(report, retry_after=wait)
+
+
+@csrf_exempt
+def startup(request: HttpRequest) -> HttpResponse:
+    """503 until migrations are applied and the readiness checks passed once; then 200 for good.
+
+    .. versionadded:: 0.1
+    """
+    if (refused := _method_not_allowed(request)) is not None:
+        return refused
+    return _answer(_run("startup"), retry_after=conf.health_timeout)
+
+
+def _authorized(request: HttpRequest) -> HttpResponse | None:
+    """``None`` for staff or the metrics token; otherwise the 401/403 problem to send."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_active and user.is_staff:
+        return None
+    header = request.headers.get("Authorization", "")
+    token = conf.metrics_token
+    scheme, _, credentials = header.partition(" ")
+    if header and scheme.lower() == "bearer" and token:
+        if hmac.compare_digest(credentials.strip().encode(), token.encode()):
+            return None
+        return problem_response(403, detail="The bearer token is not valid.")
+    if header:
+        return problem_response(
+            401,
+            detail="Use 'Authorization: Bearer <token>' with STABILITY_METRICS_TOKEN, or log in as staff.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if user is not None and user.is_authenticated:
+        return problem_response(403, detail="The full health report is for staff.")
+    return problem_response(
+        401,
+        detail="Log in as staff, or send 'Authorization: Bearer <token>'.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def deploy_messages() -> list[dict[str, Any]]:
+    """django-stability's system check messages, deployment checks included."""
+    found = django_checks.run_checks(tags=[TAG], include_deployment_checks=True)
+    return [
+        {
+            "id": message.id,
+            "level": "error" if message.is_serious() else "warning",
+            "message": message.msg,
+            "hint": message.hint,
+        }
+        for message in found
+    ]
+
+
+@csrf_exempt
+def full(request: HttpRequest) -> HttpResponse:
+    """Every health check plus the deployment system checks; staff or the metrics token only.
+
+    .. versionadded:: 0.1
+    """
+    if (refused := _method_not_allowed(request) or _authorized(request)) is not None:
+        return refused
+    return _answer(
+        _run("full"),
+        retry_after=conf.health_timeout,
+        extra={"system_checks": deploy_messages()},
+    )

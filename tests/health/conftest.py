@@ -1,0 +1,29 @@
+"""Fixtures for the health tests: fresh probes on a fake clock, no drain left behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from django_stability.health import ProbeSet, _loop, stop_local_drain, use_probes
+from tests.state.conftest import FakeClock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def probes(clock: FakeClock) -> Iterator[ProbeSet]:
+    """Every test gets its own probes (cache on the fake clock, a fresh startup latch)."""
+    fresh = ProbeSet(clock=clock)
+    use_probes(fresh)
+    try:
+        yield fresh
+    finally:
+        use_probes(None)
+        stop_local_drain()
+        # Closes the health loop's async Redis clients with the loop.
+        _loop.stop()
