@@ -37,3 +37,10 @@ breaker_transitions = Counter(
     "State transitions a circuit breaker made (counted by the process that made them).",
     ["breaker", "to"],
 )
+
+# Drafts -------------------------------------------------------------------
+
+drafts_purged = Counter(
+    "stability_drafts_purged",
+    "Expired drafts deleted by purge_drafts (or purge_expired), by the process that deleted them.",
+)
