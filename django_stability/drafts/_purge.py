@@ -15,12 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connections, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from django_stability import metrics
 from django_stability.models import Draft
 
-__all__ = ["DEFAULT_BATCH_SIZE", "PurgeResult", "count_expired", "purge_expired"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "PurgeResult",
+    "count_expired",
+    "purge_expired",
+    "purge_queryset",
+]
 
 DEFAULT_BATCH_SIZE = 5000
 
@@ -124,11 +131,37 @@ def _pg_batch(
     return count, last
 
 
+def purge_queryset(
+    drafts: QuerySet[Draft],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    now: datetime | None = None,
+) -> PurgeResult:
+    """Delete the drafts of ``drafts`` that have expired at ``now``, in batches (the admin's action).
+
+    .. versionadded:: 0.1
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+
+    def step(
+        using: str, after: int, now: datetime, size: int
+    ) -> tuple[int, int | None]:
+        return _orm_batch(using, after, now, size, drafts)
+
+    return _run(step, batch_size, now or timezone.now(), drafts.db, None)
+
+
 def _orm_batch(
-    using: str, after: int, now: datetime, size: int
+    using: str,
+    after: int,
+    now: datetime,
+    size: int,
+    drafts: QuerySet[Draft] | None = None,
 ) -> tuple[int, int | None]:
     # Other databases lock whole tables or rows on write anyway: select, then delete.
-    expired = Draft.all_objects.using(using).filter(expires_at__lte=now)
+    base = Draft.all_objects.all() if drafts is None else drafts
+    expired = base.using(using).filter(expires_at__lte=now)
     ids = list(
         expired.filter(id__gt=after).order_by("id").values_list("id", flat=True)[:size]
     )

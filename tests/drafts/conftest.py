@@ -39,6 +39,7 @@ class Api:
         body: Any = None,
         *,
         raw: bytes | str | None = None,
+        form: dict[str, Any] | None = None,
         token: bool = True,
     ) -> Any:
         if self._login is not None:
@@ -48,6 +49,8 @@ class Api:
         if body is not None or raw is not None:
             kwargs["data"] = raw if raw is not None else json.dumps(body)
             kwargs["content_type"] = "application/json"
+        if form is not None:
+            kwargs["data"] = form
         if self.csrf and token:
             kwargs["headers"] = {"X-CSRFToken": CSRF_SECRET}
         call = getattr(self.client, method)
