@@ -10,6 +10,9 @@ Each benchmark owns the text between ``<!-- bench:NAME:begin -->`` and
   the page. They need Redis (``STABILITY_BENCH_REDIS_URL``, default the test
   suite's database 14 on 127.0.0.1); when Redis does not answer, their
   sections are left as they were and the run says so.
+- ``purge`` (``benchmarks/purge.py``): a script like those, against
+  PostgreSQL (``STABILITY_BENCH_POSTGRES_URL``, default the test suite's
+  server), where it creates and drops a database of its own.
 
 Usage: ``python benchmarks/run.py [--seconds 90] [--check] [--render-only]``;
 ``--check`` exits 1 when a target is missed, ``--render-only`` rewrites the
@@ -39,7 +42,12 @@ from benchmarks._machine import machine_facts  # noqa: E402
 PAGE = ROOT / "docs" / "performance.md"
 RESULTS = ROOT / "benchmarks" / "results"
 REDIS_URL = os.environ.get("STABILITY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-SCRIPT_TIMEOUT = 120  # seconds, per script benchmark
+POSTGRES_URL = os.environ.get(
+    "STABILITY_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
+SCRIPT_TIMEOUT = (
+    300  # seconds, per script benchmark (purge inserts and deletes 2.2M rows)
+)
 
 
 def replace_section(page: str, name: str, body: str) -> str:
@@ -90,18 +98,26 @@ SCRIPTS = {
         "Circuit breaker: cost of a protected call",
         "Redis on the loopback interface; pybreaker and circuitbreaker from the bench group",
     ),
+    "purge": (
+        "purge.py",
+        "Purging expired drafts: purge_drafts against clearsessions",
+        "PostgreSQL on the loopback interface, one run",
+    ),
 }
+# The server each script needs (given as its first argument); Redis unless listed.
+SCRIPT_SERVERS = {"purge": POSTGRES_URL}
 
 
 def script_section(name: str) -> str | None:
     """The section printed by benchmark script ``name``, or None when it cannot run."""
     script, heading, setup = SCRIPTS[name]
-    if not _reachable(REDIS_URL):
-        print(f"{name}: skipped, Redis does not answer at {REDIS_URL}")
+    url = SCRIPT_SERVERS.get(name, REDIS_URL)
+    if not _reachable(url):
+        print(f"{name}: skipped, its server does not answer at {url}")
         return None
     try:
         done = subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks" / script), REDIS_URL],
+            [sys.executable, str(ROOT / "benchmarks" / script), url],
             cwd=ROOT,
             capture_output=True,
             text=True,
