@@ -258,3 +258,77 @@ def test_clear_forgets_the_draft_here_and_on_the_server(server, browser):
     page.reload()
     expect(page.locator("#id_title")).to_have_value("")
     assert _local_copy(page) is None
+
+
+# A fake clock inside the page: timers run only when the test advances time.
+FAKE_CLOCK = """
+window.fake = { now: 0, timers: new Map(), next: 1, pings: 0 };
+window.fake.clock = {
+  now: () => window.fake.now,
+  setTimeout: (fn, ms) => { const id = window.fake.next++; window.fake.timers.set(id, { at: window.fake.now + ms, fn }); return id; },
+  clearTimeout: (id) => window.fake.timers.delete(id),
+};
+window.fake.advance = async (ms) => {
+  const end = window.fake.now + ms;
+  for (let guard = 0; guard < 1000; guard++) {
+    const due = [...window.fake.timers].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+    if (!due) break;
+    window.fake.timers.delete(due[0]);
+    window.fake.now = due[1].at;
+    due[1].fn();
+    await new Promise((resolve) => setTimeout(resolve, 200));  // let a ping's fetch finish
+  }
+  window.fake.now = end;
+  return window.fake.pings;
+};
+const realFetch = window.fetch;
+window.fetch = (url, init) => {
+  if (String(url).endsWith('/keepalive')) window.fake.pings++;
+  return realFetch(url, init);
+};
+window.setHidden = (hidden) => {
+  Object.defineProperty(document, 'visibilityState', { value: hidden ? 'hidden' : 'visible', configurable: true });
+  document.dispatchEvent(new Event('visibilitychange'));
+};
+"""
+MINUTE = 60_000
+
+
+def test_keepalive_pings_every_5_min_when_active_15_when_idle_and_never_hidden(
+    server, browser
+):
+    """keepalive() renews the session every 5 min of activity, every 15 idle, not while hidden, and on return."""
+    page = browser.new_context().new_page()
+    _log_in(page, server.base)
+    page.evaluate(FAKE_CLOCK)
+    page.evaluate(
+        "import('/static/django_stability/stability.js')"
+        ".then((m) => { window.alive = m.keepalive({ clock: window.fake.clock }); })"
+    )
+    page.wait_for_function("window.alive !== undefined", timeout=WAIT)
+
+    def advance(minutes: float) -> int:
+        return int(page.evaluate(f"window.fake.advance({minutes * MINUTE})"))
+
+    assert advance(4.9) == 0
+    assert advance(0.2) == 1  # 5 min after an active start
+    assert advance(10) == 1  # idle since: the next one is 15 min after the last
+    assert advance(5) == 2
+    page.evaluate("window.setHidden(true)")
+    assert advance(60) == 2  # hidden: no renewal at all
+    page.evaluate("window.setHidden(false)")
+    page.wait_for_function(
+        "window.fake.pings === 3", timeout=WAIT
+    )  # overdue: at once on return
+    page.evaluate("window.dispatchEvent(new KeyboardEvent('keydown'))")
+    assert advance(5.1) == 4  # active again: back to 5 min
+    stored = page.request.post(
+        f"{server.base}/stability/keepalive",
+        headers={"X-CSRFToken": _csrf_cookie(page)},
+    )
+    assert stored.status == 200
+    assert stored.json()["expires_in"] > 0
+
+
+def _csrf_cookie(page: Any) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")

@@ -368,8 +368,10 @@ export function keepalive(options = {}) {
   let timer = null;
   let stopped = false;
 
+  let timerAt = Infinity;
+
   const interval = () => {
-    const base = clock.now() - lastActivity < idleAfter ? active : idle;
+    const base = clock.now() - lastActivity <= idleAfter ? active : idle;
     return Math.min(base, expiresIn / 2);
   };
 
@@ -386,6 +388,7 @@ export function keepalive(options = {}) {
 
   function tick() {
     timer = null;
+    timerAt = Infinity;
     if (stopped || document.visibilityState === "hidden") return; // resumed on visibilitychange
     const due = lastPing + interval() - clock.now();
     if (due <= 0) {
@@ -398,11 +401,18 @@ export function keepalive(options = {}) {
   function arm(ms) {
     if (stopped) return;
     if (timer !== null) clock.clearTimeout(timer);
-    timer = clock.setTimeout(tick, ms === undefined ? interval() : ms);
+    const wait = ms === undefined ? interval() : ms;
+    timerAt = clock.now() + wait;
+    timer = clock.setTimeout(tick, wait);
   }
 
   const onActivity = () => {
     lastActivity = clock.now();
+    // Back from idle: the next renewal is due `active` after the last one, not `idle`.
+    const due = lastPing + active;
+    if (!stopped && document.visibilityState !== "hidden" && timerAt > due) {
+      arm(Math.max(0, due - clock.now()));
+    }
   };
   const onVisibility = () => {
     if (document.visibilityState === "visible") tick();
