@@ -162,7 +162,7 @@ def run(server: dict[str, Any], rows: int) -> None:
     )
     print(
         f"{'purge_drafts --batch-size ' + str(BATCH):34} {rows / purge_s:>10,.0f} {purge_s:>8.1f} "
-        f"{purge_mib:>13.1f} MiB {BATCH:>21,}"
+        f"{purge_mib:>13.1f} MiB {'<= ' + format(BATCH, ','):>21}"
     )
     ratio = (rows / purge_s) / (rows / clear_s)
     print(

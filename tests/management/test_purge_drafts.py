@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
+import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +18,7 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from django_stability.drafts import save_draft
-from django_stability.drafts._purge import _orm_batch, _pg_batch, _run, purge_expired
+from django_stability.drafts._purge import _orm_batch, _PgBatches, _run, purge_expired
 from django_stability.models import Draft
 from tests.drafts.conftest import ago, stored
 
@@ -121,17 +124,55 @@ def test_batch_size_below_1_is_refused_by_the_library():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("step", [_pg_batch, _orm_batch], ids=["postgresql", "other"])
-def test_both_strategies_delete_exactly_the_expired_drafts(owner, step):
-    """The PostgreSQL statement and the portable select-then-delete purge the same drafts."""
-    if step is _pg_batch and connection.vendor != "postgresql":
-        pytest.skip(
-            "the PostgreSQL statement needs PostgreSQL"
-        )  # the suite runs on it in CI
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        pytest.param(_PgBatches, marks=pytest.mark.postgres),
+        lambda using, now: _orm_batch,
+    ],
+    ids=["postgresql", "other"],
+)
+def test_both_strategies_delete_exactly_the_expired_drafts(owner, strategy):
+    """The PostgreSQL ranges and the portable select-then-delete purge the same drafts."""
     _drafts(owner, expired=7, live=2)
-    result = _run(step, 3, timezone.now(), "default", None)
-    assert (result.deleted, result.batches) == (7, 3)
-    assert Draft.all_objects.count() == 2
+    now = timezone.now()
+    result = _run(strategy("default", now), 3, now, "default", None)
+    assert result.deleted == 7
+    assert sorted(Draft.all_objects.values_list("key", flat=True)) == ["new-0", "new-1"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_sparse_expired_drafts_are_found_without_oversized_batches(owner):
+    """Expired drafts scattered among live ones: every one goes, no batch deletes more than its size."""
+    for i in range(40):
+        save_draft(owner, f"d-{i}", i, now=ago(days=8) if i % 7 == 0 else None)
+    batches: list[int] = []
+    result = purge_expired(
+        batch_size=3, progress=lambda count, total: batches.append(count)
+    )
+    assert result.deleted == 6  # 0, 7, 14, 21, 28, 35
+    assert max(batches) <= 3
+    assert Draft.all_objects.count() == 34
+    assert Draft.all_objects.expired().count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_dense_then_sparse_then_dense(owner):
+    """A table whose expired drafts come in runs and gaps is purged exactly, batch by batch."""
+    for i in range(60):
+        expired = i < 20 or i >= 45
+        save_draft(owner, f"d-{i}", i, now=ago(days=8) if expired else None)
+    batches: list[int] = []
+    result = purge_expired(
+        batch_size=4, progress=lambda count, total: batches.append(count)
+    )
+    assert result.deleted == 35
+    assert max(batches) <= 4
+    assert sorted(Draft.all_objects.values_list("data", flat=True)) == list(
+        range(20, 45)
+    )
 
 
 @pytest.mark.postgres
@@ -151,30 +192,47 @@ def test_a_draft_renewed_during_the_purge_is_kept(owner):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_draft_being_saved_is_skipped_not_waited_for(owner):
-    """An expired draft locked by a save in progress is skipped by the purge and survives it."""
+def test_a_draft_being_saved_makes_the_purge_wait_and_survives(owner):
+    """An expired draft locked by a save in progress is kept: the purge waits, then sees it renewed."""
     _drafts(owner, expired=4, live=0)
-    locked, purged = threading.Event(), threading.Event()
+    locked, commit = threading.Event(), threading.Event()
 
     def slow_save() -> None:
         try:
-            with transaction.atomic():  # the row stays locked until the purge is over
+            with transaction.atomic():  # the row stays locked until ``commit`` is set
                 save_draft(owner, "old-2", "saved meanwhile")
                 locked.set()
-                assert purged.wait(WAIT)
+                assert commit.wait(WAIT)
         finally:
             connections.close_all()
 
-    saver = threading.Thread(target=slow_save)
-    saver.start()
-    try:
+    def purge() -> int:
+        try:
+            return purge_expired(batch_size=10).deleted
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(2) as pool:
+        saver = pool.submit(slow_save)
         assert locked.wait(WAIT)
-        result = purge_expired(batch_size=10)
-    finally:
-        purged.set()
-        saver.join(WAIT)
-    assert result.deleted == 3
+        purged = pool.submit(purge)
+        deadline = time.monotonic() + WAIT
+        while not _blocked_on_a_lock():  # the purge's DELETE waits for the saved row
+            assert time.monotonic() < deadline, "the purge never waited on the row lock"
+            threading.Event().wait(0.01)
+        commit.set()
+        saver.result(WAIT)
+        assert purged.result(WAIT) == 3
     assert stored(owner, "old-2").data == "saved meanwhile"
+
+
+def _blocked_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return bool(cursor.fetchone()[0])
 
 
 @pytest.mark.postgres
@@ -199,11 +257,15 @@ def test_a_million_expired_among_100k_live(owner):
         cursor.execute(f"ANALYZE {table}")
     tracemalloc.start()
     try:
-        out = _purge("--batch-size", "20000")
+        out = _purge("--batch-size", "20000", "--verbosity", "2")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert out.strip() == "Deleted 1000000 expired drafts in 50 batches."
+    *progress, summary = out.strip().splitlines()
+    assert re.fullmatch(r"Deleted 1000000 expired drafts in \d+ batches\.", summary)
+    per_batch = [int(line.split()[1]) for line in progress]
+    assert sum(per_batch) == 1_000_000
+    assert max(per_batch) <= 20_000
     assert Draft.all_objects.count() == 100_000
     assert Draft.all_objects.expired(now).count() == 0
     assert peak < 5 * 1024 * 1024  # bytes: batches never reach Python
