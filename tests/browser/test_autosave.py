@@ -331,4 +331,6 @@ def test_keepalive_pings_every_5_min_when_active_15_when_idle_and_never_hidden(
 
 
 def _csrf_cookie(page: Any) -> str:
-    return next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    return str(
+        next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    )
