@@ -229,6 +229,13 @@ class Codes(enum.Enum):
         "Anyone who guesses it reads /metrics and the full health report; use at least 16 "
         "random characters, such as secrets.token_urlsafe(32).",
     )
+    DRAFT_MAX_BYTES_OVER_UPLOAD = (
+        "W030",
+        "{where} is {value} bytes, more than DATA_UPLOAD_MAX_MEMORY_SIZE ({upload} bytes): "
+        "drafts between the two sizes are refused with 413 before they are read.",
+        "Raise DATA_UPLOAD_MAX_MEMORY_SIZE above it (a request body also holds the JSON "
+        "around the draft), set it to None, or lower {where}.",
+    )
 
     def __init__(self, code: str, template: str, hint: str) -> None:
         self.code = code
