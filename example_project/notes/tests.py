@@ -213,7 +213,8 @@ class NotesAutosaveTests(TestCase):
         self.client.force_login(self.user)
         page = self.client.get("/").content.decode()
         assert "/static/django_stability/stability.js" in page
-        for call in ('autosave(form, "notes:new")', "keepalive()", "watchVersion()"):
+        autosave = f'autosave(form, "notes:new", {{ scope: "{self.user.pk}" }})'
+        for call in (autosave, "keepalive()", "watchVersion()"):
             assert call in page
         assert "data-autosave-status" in page
         assert f'<meta name="app-version" content="{conf.app_version}">' in page

@@ -179,7 +179,8 @@ def _log_in(page: Any, base: str) -> None:
 
 
 def _local_copy(page: Any) -> Any:
-    return page.evaluate(f"JSON.parse(localStorage.getItem('stability:draft:{KEY}'))")
+    # The example scopes the device copy by user id; the only user is the first one.
+    return page.evaluate(f"JSON.parse(localStorage.getItem('stability:draft:1:{KEY}'))")
 
 
 def test_autosave_survives_reload_and_an_outage(server, browser):
@@ -204,6 +205,7 @@ def test_autosave_survives_reload_and_an_outage(server, browser):
     page.fill("#id_body", "milk, eggs, written offline")
     expect(status).to_have_text(OFFLINE, timeout=WAIT)
     assert _local_copy(page)["data"]["body"] == "milk, eggs, written offline"
+    assert page.evaluate(f"localStorage.getItem('stability:draft:{KEY}')") is None
 
     server.start(APP_VERSION="v2")  # a deploy happened meanwhile
     expect(status).to_have_text(SAVED, timeout=WAIT)
