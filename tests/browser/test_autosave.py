@@ -336,3 +336,75 @@ def _csrf_cookie(page: Any) -> str:
     return str(
         next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     )
+
+
+AUTOSAVE_WITH_FAKE_CLOCK = """
+window.puts = 0;
+const before = window.fetch;
+window.fetch = (url, init) => {
+  if (init && init.method === 'PUT') window.puts++;
+  return before(url, init);
+};
+const form = document.createElement('form');
+form.innerHTML = '<textarea name="body"></textarea><p data-autosave-status></p>';
+document.body.append(form);
+window.typeInto = (text) => {
+  form.body.value = text;
+  form.body.dispatchEvent(new Event('input', { bubbles: true }));
+};
+window.saveStatus = () => form.querySelector('[data-autosave-status]').textContent;
+import('/static/django_stability/stability.js').then((m) => {
+  window.ctl = m.autosave(form, 'js:clock', { clock: window.fake.clock, restore: false, scope: 'test' });
+});
+"""
+
+
+def test_autosave_debounce_offline_mode_and_limits_with_a_fake_clock(server, browser):
+    """Saves wait for 2 s without typing, go out on the browser's online event, and a 413 keeps the device copy."""
+    context = browser.new_context()
+    page = context.new_page()
+    _log_in(page, server.base)
+    page.evaluate(FAKE_CLOCK)
+    page.evaluate(AUTOSAVE_WITH_FAKE_CLOCK)
+    page.wait_for_function("window.ctl !== undefined", timeout=WAIT)
+
+    def advance(ms: int) -> None:
+        page.evaluate(f"window.fake.advance({ms})")
+
+    page.evaluate("window.typeInto('a')")
+    advance(1500)
+    page.evaluate("window.typeInto('ab')")
+    advance(1500)
+    assert page.evaluate("window.puts") == 0  # each keystroke restarts the 2 s
+    advance(600)
+    page.wait_for_function("window.saveStatus().startsWith('Saved at')", timeout=WAIT)
+    assert page.evaluate("[window.puts, window.ctl.version]") == [1, 1]
+
+    context.set_offline(True)  # the browser's own offline mode: fetch fails for real
+    page.evaluate("window.typeInto('abc, offline')")
+    advance(2000)
+    page.wait_for_function(f"window.saveStatus() === '{OFFLINE}'", timeout=WAIT)
+    copy = page.evaluate(
+        "JSON.parse(localStorage.getItem('stability:draft:test:js:clock'))"
+    )
+    assert copy["data"] == {"body": "abc, offline"}
+    context.set_offline(
+        False
+    )  # fires "online": the copy goes up without waiting for the retry
+    page.wait_for_function("window.saveStatus().startsWith('Saved at')", timeout=WAIT)
+    stored = page.request.get(f"{server.base}/stability/drafts/js:clock").json()
+    assert (stored["data"], stored["version"]) == ({"body": "abc, offline"}, 2)
+
+    page.evaluate(
+        "window.typeInto('x'.repeat(300000))"
+    )  # over the default 262144 bytes
+    advance(2000)
+    page.wait_for_function(
+        "window.saveStatus().startsWith('Not saved on the server')", timeout=WAIT
+    )
+    kept = page.evaluate(
+        "JSON.parse(localStorage.getItem('stability:draft:test:js:clock'))"
+    )
+    assert len(kept["data"]["body"]) == 300_000
+    stored = page.request.get(f"{server.base}/stability/drafts/js:clock").json()
+    assert stored["version"] == 2  # the server kept the last draft it accepted
