@@ -147,10 +147,15 @@ def save_draft(
     if size > (limit := conf.draft_max_bytes):
         raise DraftTooLarge(limit, size)
     now = now or timezone.now()
-    fields = {"data": data, "size": size, "updated_at": now}
-    fields["expires_at"] = now + conf.draft_ttl
+    fields: dict[str, Any] = {
+        "data": data,
+        "size": size,
+        "updated_at": now,
+        "expires_at": now + conf.draft_ttl,
+    }
     mine = Draft.all_objects.filter(owner_id=_owner_id(owner), key=key)
-    for _ in range(_ATTEMPTS):  # pragma: no branch - the last attempt returns or raises
+    # pragma below: leaving the loop takes three creations lost to concurrent ones in a row.
+    for _ in range(_ATTEMPTS):  # pragma: no branch
         with transaction.atomic():
             live = mine.filter(expires_at__gt=now)
             if expected is not None:
@@ -162,9 +167,7 @@ def save_draft(
             if _revive_or_create(owner, key, fields, now):
                 return mine.get()
     # Three creations lost to as many concurrent ones: report what is stored now.
-    raise DraftConflict(
-        mine.get()
-    )  # pragma: no cover - needs three lost races in a row
+    raise DraftConflict(mine.get())  # pragma: no cover - three lost races in a row
 
 
 def _revive_or_create(
