@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -156,7 +156,7 @@ def save_draft(
     mine = Draft.all_objects.filter(owner_id=_owner_id(owner), key=key)
     # pragma below: leaving the loop takes three creations lost to concurrent ones in a row.
     for _ in range(_ATTEMPTS):  # pragma: no branch
-        with transaction.atomic():
+        with transaction.atomic(using=router.db_for_write(Draft)):
             live = mine.filter(expires_at__gt=now)
             if expected is not None:
                 live = live.filter(version=expected)
@@ -174,6 +174,7 @@ def _revive_or_create(
     owner: AbstractBaseUser, key: str, fields: dict[str, Any], now: datetime
 ) -> bool:
     """Create the draft (in the caller's transaction); False when a concurrent save created it first."""
+    _one_creation_at_a_time(owner)
     if (limit := conf.drafts_per_user) <= Draft.all_objects.filter(
         owner_id=_owner_id(owner)
     ).live(now).count():
@@ -190,6 +191,22 @@ def _revive_or_create(
     except IntegrityError:
         return False
     return True
+
+
+def _one_creation_at_a_time(owner: AbstractBaseUser) -> None:
+    # On PostgreSQL, creations of one owner's drafts queue on a transaction-level
+    # advisory lock, so two new keys saved at once cannot both pass the count of
+    # STABILITY_DRAFTS_PER_USER. Other databases serialise writes anyway.
+    connection = connections[router.db_for_write(Draft)]
+    if (
+        connection.vendor != "postgresql"
+    ):  # pragma: no cover - the suite runs on PostgreSQL
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"django_stability.draft:{_owner_id(owner)}"],
+        )
 
 
 def get_draft(

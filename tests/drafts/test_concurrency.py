@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test import Client
 
-from django_stability.drafts import DraftConflict, save_draft
+from django_stability.drafts import DraftConflict, DraftLimitReached, save_draft
 from django_stability.models import Draft
 from tests.drafts.conftest import stored
 
@@ -118,3 +118,24 @@ def test_concurrent_first_saves_of_a_new_key_create_it_once(alice):
         versions = sorted(pool.map(create, range(8), timeout=WAIT))
     assert versions == list(range(1, 9))
     assert stored(alice, "fresh").version == 8
+
+
+def test_the_per_user_limit_holds_under_concurrent_new_keys(alice, settings):
+    """Eight new keys saved at once with STABILITY_DRAFTS_PER_USER = 3: three are stored, five refused."""
+    settings.STABILITY_DRAFTS_PER_USER = 3
+    start = threading.Barrier(8)
+
+    def create(i: int) -> str:
+        try:
+            start.wait(WAIT)
+            save_draft(alice, f"key-{i}", i)
+            return "saved"
+        except DraftLimitReached:
+            return "refused"
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(create, range(8), timeout=WAIT))
+    assert outcomes == ["refused"] * 5 + ["saved"] * 3
+    assert Draft.objects.filter(owner=alice).count() == 3
