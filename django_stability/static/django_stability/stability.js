@@ -27,9 +27,13 @@ function readCookie(name) {
   return "";
 }
 
-/** Django's CSRF token: the form's hidden input, else the csrftoken cookie. */
+/**
+ * Django's CSRF token: the form's hidden input, else any on the page, else the
+ * csrftoken cookie (unreadable with CSRF_COOKIE_HTTPONLY or CSRF_USE_SESSIONS:
+ * then render {% csrf_token %} somewhere on the page).
+ */
 function csrfToken(form) {
-  const input = form && form.querySelector("input[name=csrfmiddlewaretoken]");
+  const input = (form || document).querySelector("input[name=csrfmiddlewaretoken]");
   return (input && input.value) || readCookie("csrftoken");
 }
 
