@@ -14,6 +14,9 @@ Each benchmark owns the text between ``<!-- bench:NAME:begin -->`` and
   django-health-check view, on SQLite + LocMem and, when PostgreSQL
   (``STABILITY_BENCH_POSTGRES_URL``) and Redis answer, on PostgreSQL with
   psycopg's pool + Redis; one child process per backend.
+- ``purge`` (``benchmarks/purge.py``): a script like those, against
+  PostgreSQL (``STABILITY_BENCH_POSTGRES_URL``, default the test suite's
+  server), where it creates and drops a database of its own.
 
 Usage: ``python benchmarks/run.py [--seconds 90] [--check] [--render-only]
 [--only NAME]``; ``--check`` exits 1 when a target is missed, ``--render-only``
@@ -44,8 +47,12 @@ from benchmarks._machine import machine_facts  # noqa: E402
 PAGE = ROOT / "docs" / "performance.md"
 RESULTS = ROOT / "benchmarks" / "results"
 REDIS_URL = os.environ.get("STABILITY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+POSTGRES_URL = os.environ.get(
+    "STABILITY_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
 HEALTH_TIMEOUT = 300  # seconds, per backend of the health benchmark
-SCRIPT_TIMEOUT = 120  # seconds, per script benchmark
+# Seconds, per script benchmark (purge inserts and deletes 2.2M rows).
+SCRIPT_TIMEOUT = 300
 
 
 def replace_section(page: str, name: str, body: str) -> str:
@@ -101,18 +108,26 @@ SCRIPTS = {
         "Rate limiting: overhead per request",
         "Redis on the loopback interface; django-ratelimit on LocMemCache and django-redis",
     ),
+    "purge": (
+        "purge.py",
+        "Purging expired drafts: purge_drafts against clearsessions",
+        "PostgreSQL on the loopback interface, one run",
+    ),
 }
+# The server each script needs (given as its first argument); Redis unless listed.
+SCRIPT_SERVERS = {"purge": POSTGRES_URL}
 
 
 def script_section(name: str) -> str | None:
     """The section printed by benchmark script ``name``, or None when it cannot run."""
     script, heading, setup = SCRIPTS[name]
-    if not _reachable(REDIS_URL):
-        print(f"{name}: skipped, Redis does not answer at {REDIS_URL}")
+    url = SCRIPT_SERVERS.get(name, REDIS_URL)
+    if not _reachable(url):
+        print(f"{name}: skipped, its server does not answer at {url}")
         return None
     try:
         done = subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks" / script), REDIS_URL],
+            [sys.executable, str(ROOT / "benchmarks" / script), url],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from django_stability.breakers import ACTIONS, Snapshot, all_breakers, is_known, operate
 from django_stability.checks._features import BREAKER_NAME
+from django_stability.drafts._admin import register as register_drafts
 from django_stability.models import Breaker
 from django_stability.state import get_engine
 
@@ -180,3 +181,6 @@ class BreakerAdmin(_ModelAdmin):
 
     def _changelist_url(self) -> str:
         return reverse(f"{self.admin_site.name}:django_stability_breaker_changelist")
+
+
+register_drafts(admin.site)

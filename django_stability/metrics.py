@@ -95,3 +95,10 @@ db_pool_max = Gauge(
     ["database"],
     multiprocess_mode="livesum",
 )
+
+# Drafts -------------------------------------------------------------------
+
+drafts_purged = Counter(
+    "stability_drafts_purged",
+    "Expired drafts deleted by purge_drafts (or purge_expired), by the process that deleted them.",
+)

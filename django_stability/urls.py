@@ -27,4 +27,8 @@ urlpatterns = [
     path("health/live", views.health.live, name="health-live"),
     path("health/ready", views.health.ready, name="health-ready"),
     path("health/startup", views.health.startup, name="health-startup"),
+    path("keepalive", views.keepalive, name="keepalive"),
+    path("drafts/", views.drafts, name="drafts"),
+    # Anything, slashes and newlines included, so that a bad key gets its 400, not a 404.
+    re_path(r"^drafts/(?P<key>[\s\S]+)\Z", views.draft, name="draft"),
 ]

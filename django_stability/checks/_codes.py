@@ -272,6 +272,13 @@ class Codes(enum.Enum):
         "Point RATELIMIT_USE_CACHE at a cache every worker shares, such as "
         "django.core.cache.backends.redis.RedisCache or django_redis.cache.RedisCache.",
     )
+    DRAFT_MAX_BYTES_OVER_UPLOAD = (
+        "W030",
+        "{where} is {value} bytes, more than DATA_UPLOAD_MAX_MEMORY_SIZE ({upload} bytes): "
+        "drafts between the two sizes are refused with 413 before they are read.",
+        "Raise DATA_UPLOAD_MAX_MEMORY_SIZE above it (a request body also holds the JSON "
+        "around the draft), set it to None, or lower {where}.",
+    )
 
     def __init__(self, code: str, template: str, hint: str) -> None:
         self.code = code

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Tags
 
 from django_stability.checks._base import (
@@ -131,12 +132,17 @@ def check_draft_ttl(**kwargs: Any) -> list[CheckMessage]:
 
 @check()
 def check_draft_max_bytes(**kwargs: Any) -> list[CheckMessage]:
-    return _value_check(
-        Codes.DRAFT_MAX_BYTES,
-        Settings.draft_max_bytes.setting_name,
-        conf.draft_max_bytes,
-        positive_int,
-    )
+    name = Settings.draft_max_bytes.setting_name
+    value = conf.draft_max_bytes
+    if messages := _value_check(Codes.DRAFT_MAX_BYTES, name, value, positive_int):
+        return messages
+    # Django refuses a larger body before the drafts view can read it.
+    upload: Any = (
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    )  # None (no limit) too, despite the stubs
+    if upload is not None and value > upload:
+        return [Codes.DRAFT_MAX_BYTES_OVER_UPLOAD.msg(name, value=value, upload=upload)]
+    return []
 
 
 @check()

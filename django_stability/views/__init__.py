@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django_stability.views import health
 from django_stability.views.breakers import breaker_action, breaker_detail, breaker_list
+from django_stability.views.drafts import draft, drafts
+from django_stability.views.keepalive import keepalive
 from django_stability.views.metrics import metrics
 from django_stability.views.version import version
 
@@ -11,7 +13,10 @@ __all__ = [
     "breaker_action",
     "breaker_detail",
     "breaker_list",
+    "draft",
+    "drafts",
     "health",
+    "keepalive",
     "metrics",
     "version",
 ]

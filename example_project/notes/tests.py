@@ -200,3 +200,45 @@ class NotesPageTests(TestCase):
         assert response["Content-Type"].startswith("text/html")
         assert b"This field is required." in response.content
         assert not Note.objects.exists()
+
+
+class NotesAutosaveTests(TestCase):
+    def setUp(self) -> None:
+        from django.contrib.auth import get_user_model
+
+        self.user = get_user_model().objects.create_user("writer", password="x")
+
+    def test_logged_in_page_autosaves_with_stability_js(self) -> None:
+        """A logged-in user's form loads stability.js with autosave, keepalive and version watching."""
+        self.client.force_login(self.user)
+        page = self.client.get("/").content.decode()
+        assert "/static/django_stability/stability.js" in page
+        autosave = f'autosave(form, "notes:new", {{ scope: "{self.user.pk}" }})'
+        for call in (autosave, "keepalive()", "watchVersion()"):
+            assert call in page
+        assert "data-autosave-status" in page
+        assert f'<meta name="app-version" content="{conf.app_version}">' in page
+
+    def test_anonymous_page_offers_to_log_in(self) -> None:
+        """Anonymous visitors get no autosave, and a link to log in for it."""
+        page = self.client.get("/").content.decode()
+        assert "data-autosave-status" not in page
+        assert "/admin/login/?next=/" in page
+
+    def test_the_script_is_a_static_file(self) -> None:
+        """stability.js is found by the staticfiles finders, so collectstatic ships it."""
+        from django.contrib.staticfiles import finders
+
+        assert finders.find("django_stability/stability.js")
+
+    def test_drafts_api_round_trip(self) -> None:
+        """The drafts API the form talks to stores and answers the draft of the logged-in user."""
+        self.client.force_login(self.user)
+        put = self.client.put(
+            "/stability/drafts/notes:new",
+            json.dumps({"data": {"title": "Half-typed"}}),
+            content_type="application/json",
+        )
+        assert put.status_code == 200
+        got = self.client.get("/stability/drafts/notes:new").json()
+        assert (got["data"], got["version"]) == ({"title": "Half-typed"}, 1)

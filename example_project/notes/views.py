@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from django_stability.conf import conf
 from django_stability.correlation import get_correlation_id
 from example_project.notes.forms import NoteForm
 from example_project.notes.models import Note
@@ -28,6 +29,8 @@ def index(request: HttpRequest) -> HttpResponse:
         "form": form,
         "notes": Note.objects.all()[:PAGE_SIZE],
         "correlation_id": get_correlation_id(),
+        # stability.js compares it with each response's X-App-Version.
+        "app_version": conf.app_version,
     }
     return render(
         request, "notes/index.html", context, status=400 if form.errors else 200

@@ -1,0 +1,37 @@
+"""The JSON shapes of drafts in the HTTP API (DESIGN.md, "HTTP surface")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_stability.models import Draft
+
+__all__ = ["draft_json", "summary_json"]
+
+
+def draft_json(draft: Draft) -> dict[str, Any]:
+    """``{"key", "data", "version", "updated_at", "expires_at"}``, times in ISO 8601.
+
+    .. versionadded:: 0.1
+    """
+    return {
+        "key": draft.key,
+        "data": draft.data,
+        "version": draft.version,
+        "updated_at": draft.updated_at.isoformat(),
+        "expires_at": draft.expires_at.isoformat(),
+    }
+
+
+def summary_json(draft: Draft) -> dict[str, Any]:
+    """``{"key", "version", "updated_at", "expires_at", "size"}``: a list entry, without the data.
+
+    .. versionadded:: 0.1
+    """
+    return {
+        "key": draft.key,
+        "version": draft.version,
+        "updated_at": draft.updated_at.isoformat(),
+        "expires_at": draft.expires_at.isoformat(),
+        "size": draft.size,
+    }

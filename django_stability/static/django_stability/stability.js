@@ -1,0 +1,438 @@
+// django-stability browser client: a plain ES module, no dependencies, no build step.
+//
+//   import { autosave, keepalive, watchVersion } from "/static/django_stability/stability.js";
+//
+// Sections, each self-contained: shared helpers, version watching, autosave,
+// keepalive. The realtime classes (StabilitySocket, StabilityEventSource) get a
+// section of their own below these. docs/drafts.rst documents the options.
+
+// ---------------------------------------------------------------------------
+// Shared helpers
+// ---------------------------------------------------------------------------
+
+const DEFAULT_BASE = "/stability/";
+
+/** The real clock; every option named `clock` takes an object of this shape (tests pass a fake). */
+const realClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => window.setTimeout(fn, ms),
+  clearTimeout: (id) => window.clearTimeout(id),
+};
+
+function readCookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return "";
+}
+
+/**
+ * Django's CSRF token: the form's hidden input, else any on the page, else the
+ * csrftoken cookie (unreadable with CSRF_COOKIE_HTTPONLY or CSRF_USE_SESSIONS:
+ * then render {% csrf_token %} somewhere on the page).
+ */
+function csrfToken(form) {
+  const input = (form || document).querySelector("input[name=csrfmiddlewaretoken]");
+  return (input && input.value) || readCookie("csrftoken");
+}
+
+/** fetch() that also feeds the version watcher; throws only when the server is unreachable. */
+async function request(url, { method = "GET", body, form, keepalive = false } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken(form);
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+    cache: "no-store",
+    keepalive,
+  });
+  checkVersion(response);
+  return response;
+}
+
+async function jsonOf(response) {
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+function pad(n) {
+  return String(n).padStart(2, "0");
+}
+
+// ---------------------------------------------------------------------------
+// Version watching
+// ---------------------------------------------------------------------------
+//
+// The page's version comes from <meta name="app-version" content="..."> (or
+// watchVersion({version})). Every response this module receives is compared
+// with it, and so is any response the page passes to checkVersion(); the
+// first differing X-App-Version fires "stability:version-mismatch" on
+// document, once per new version, with detail {page, server}.
+
+const versionState = { page: null, announced: new Set() };
+
+export function watchVersion({ version } = {}) {
+  const meta = document.querySelector('meta[name="app-version"]');
+  versionState.page = version || (meta && meta.content) || null;
+  versionState.announced.clear();
+  return { page: versionState.page };
+}
+
+export function checkVersion(response) {
+  const server = response && response.headers && response.headers.get("X-App-Version");
+  const page = versionState.page;
+  if (!page || !server || server === page || versionState.announced.has(server)) return false;
+  versionState.announced.add(server);
+  document.dispatchEvent(
+    new CustomEvent("stability:version-mismatch", { detail: { page, server } }),
+  );
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Autosave
+// ---------------------------------------------------------------------------
+//
+// autosave(form, key, options) saves the form's named fields as the draft
+// `key` 2 s after the last change, shows "Saving..." / "Saved at HH:MM" /
+// "Offline - saved on this device" in the status element, keeps the latest
+// unsent copy in localStorage until the server has it (so a crash, a closed
+// tab or an outage loses nothing), uploads it when the server answers again,
+// and restores the draft on load. A save from a stale version gets a 409:
+// "stability:draft-conflict" fires on the form with detail {key, server,
+// local, keepMine(), useServer()}; unless a listener calls preventDefault(),
+// keepMine() runs, so the text the user sees is what is saved.
+
+const STATUS = {
+  saving: "Saving...",
+  offline: "Offline - saved on this device",
+  conflict: "Changed elsewhere - keeping this version",
+  refused: "Not saved on the server - kept on this device",
+  loggedOut: "Not saved: log in again - kept on this device",
+};
+
+function savedAt(ms) {
+  const d = new Date(ms);
+  return `Saved at ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function formData(form) {
+  const data = {};
+  for (const el of form.elements) {
+    if (!el.name || el.name === "csrfmiddlewaretoken" || el.disabled) continue;
+    if (el.type === "file" || el.type === "submit" || el.type === "button") continue;
+    if ((el.type === "checkbox" || el.type === "radio") && !el.checked) continue;
+    data[el.name] = el.value;
+  }
+  return data;
+}
+
+function fillForm(form, data) {
+  if (!data || typeof data !== "object") return;
+  for (const el of form.elements) {
+    if (!el.name || !(el.name in data)) continue;
+    if (el.type === "checkbox" || el.type === "radio") el.checked = data[el.name] === el.value;
+    else if (el.type !== "file") el.value = data[el.name];
+  }
+}
+
+export function autosave(form, key, options = {}) {
+  const {
+    base = DEFAULT_BASE,
+    debounce = 2000,
+    retry = 5000, // ms between uploads of the local copy while the server is unreachable
+    status = form.querySelector("[data-autosave-status]"),
+    storage = window.localStorage,
+    clock = realClock,
+    restore = true,
+    serialize = formData,
+    apply = fillForm,
+    scope = "", // e.g. the user's id: on a shared device, one user never restores another's copy
+  } = options;
+  const url = `${base}drafts/${encodeURIComponent(key)}`;
+  const storeKey = scope ? `stability:draft:${scope}:${key}` : `stability:draft:${key}`;
+  let version = null; // the server's version of the draft we last saw
+  let timer = null;
+  let retryTimer = null;
+  let inFlight = null;
+  let again = false;
+  let stopped = false;
+
+  const show = (text, state) => {
+    if (!status) return;
+    status.textContent = text;
+    status.dataset.state = state;
+  };
+  const local = {
+    read() {
+      try {
+        return JSON.parse(storage.getItem(storeKey));
+      } catch {
+        return null;
+      }
+    },
+    write(data) {
+      try {
+        storage.setItem(storeKey, JSON.stringify({ data, version, at: clock.now() }));
+      } catch {
+        // Storage full or disabled: the server copy is all there is.
+      }
+    },
+    drop() {
+      try {
+        storage.removeItem(storeKey);
+      } catch {
+        // Nothing stored to drop.
+      }
+    },
+  };
+
+  function schedule() {
+    if (stopped) return;
+    if (timer !== null) clock.clearTimeout(timer);
+    timer = clock.setTimeout(() => {
+      timer = null;
+      save();
+    }, debounce);
+  }
+
+  function retryLater() {
+    if (stopped || retryTimer !== null) return;
+    retryTimer = clock.setTimeout(() => {
+      retryTimer = null;
+      if (local.read()) save();
+    }, retry);
+  }
+
+  async function send(data) {
+    let response;
+    try {
+      response = await request(url, { method: "PUT", body: { data, version }, form });
+    } catch {
+      show(STATUS.offline, "offline");
+      retryLater();
+      return;
+    }
+    const body = await jsonOf(response);
+    if (response.ok && body) {
+      version = body.version;
+      const pending = local.read();
+      // Drop the local copy only if nothing newer was typed while this was in flight.
+      if (pending && JSON.stringify(pending.data) === JSON.stringify(data)) local.drop();
+      show(savedAt(clock.now()), "saved");
+      return;
+    }
+    if (response.status === 409 && body && body.draft) {
+      conflict(body.draft, data);
+      return;
+    }
+    if (response.status >= 500) {
+      show(STATUS.offline, "offline");
+      retryLater();
+      return;
+    }
+    show(response.status === 401 || response.status === 403 ? STATUS.loggedOut : STATUS.refused, "error");
+  }
+
+  function conflict(server, data) {
+    const detail = {
+      key,
+      server,
+      local: data,
+      keepMine: () => {
+        version = server.version;
+        save();
+      },
+      useServer: () => {
+        version = server.version;
+        apply(form, server.data);
+        local.drop();
+        show(savedAt(Date.parse(server.updated_at)), "saved");
+      },
+    };
+    const event = new CustomEvent("stability:draft-conflict", { detail, cancelable: true });
+    show(STATUS.conflict, "conflict");
+    if (form.dispatchEvent(event)) detail.keepMine();
+  }
+
+  async function save() {
+    if (stopped) return;
+    if (inFlight) {
+      again = true; // one save at a time; the latest text goes next
+      return inFlight;
+    }
+    const data = serialize(form);
+    local.write(data);
+    show(STATUS.saving, "saving");
+    inFlight = send(data);
+    try {
+      await inFlight;
+    } finally {
+      inFlight = null;
+    }
+    if (again) {
+      again = false;
+      return save();
+    }
+  }
+
+  async function load() {
+    const pending = local.read();
+    let server = null;
+    try {
+      const response = await request(url);
+      if (response.ok) server = await jsonOf(response);
+    } catch {
+      // Unreachable: the local copy, if any, is all there is for now.
+    }
+    if (server) version = server.version;
+    if (pending) {
+      // An unsent copy is newer than anything the server has: show it and send it.
+      apply(form, pending.data);
+      await save();
+    } else if (server) {
+      apply(form, server.data);
+      show(savedAt(Date.parse(server.updated_at)), "saved");
+    }
+  }
+
+  const onChange = () => schedule();
+  const onOnline = () => {
+    if (local.read()) save();
+  };
+  form.addEventListener("input", onChange);
+  form.addEventListener("change", onChange);
+  window.addEventListener("online", onOnline);
+  const ready = restore ? load() : Promise.resolve();
+
+  return {
+    ready,
+    get version() {
+      return version;
+    },
+    /** Save now instead of after the debounce. */
+    flush() {
+      if (timer !== null) clock.clearTimeout(timer);
+      timer = null;
+      return save();
+    },
+    /** Forget the draft, here and on the server (call it once the form is really submitted). */
+    async clear({ keepalive: survivesUnload = false } = {}) {
+      if (timer !== null) clock.clearTimeout(timer);
+      timer = null;
+      local.drop();
+      version = null;
+      show("", "cleared");
+      try {
+        await request(url, { method: "DELETE", form, keepalive: survivesUnload });
+      } catch {
+        // Offline: the server copy expires on its own (STABILITY_DRAFT_TTL).
+      }
+    },
+    /** Stop listening and saving. */
+    stop() {
+      stopped = true;
+      if (timer !== null) clock.clearTimeout(timer);
+      if (retryTimer !== null) clock.clearTimeout(retryTimer);
+      form.removeEventListener("input", onChange);
+      form.removeEventListener("change", onChange);
+      window.removeEventListener("online", onOnline);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Keepalive
+// ---------------------------------------------------------------------------
+//
+// keepalive() renews the session with POST stability/keepalive every 5 min
+// while the user is active (input in the last `idleAfter` ms), every 15 min
+// when idle, never while the tab is hidden (it pings on return if a renewal
+// is due), and sooner if the session would expire before the next ping.
+
+export function keepalive(options = {}) {
+  const {
+    base = DEFAULT_BASE,
+    active = 5 * 60 * 1000,
+    idle = 15 * 60 * 1000,
+    idleAfter = 5 * 60 * 1000,
+    clock = realClock,
+  } = options;
+  const url = `${base}keepalive`;
+  const events = ["keydown", "pointerdown", "input", "scroll"];
+  let lastActivity = clock.now();
+  let lastPing = clock.now();
+  let expiresIn = Infinity; // ms, as the server last said
+  let timer = null;
+  let stopped = false;
+
+  let timerAt = Infinity;
+
+  const interval = () => {
+    const base = clock.now() - lastActivity <= idleAfter ? active : idle;
+    return Math.min(base, expiresIn / 2);
+  };
+
+  async function ping() {
+    lastPing = clock.now();
+    try {
+      const response = await request(url, { method: "POST" });
+      const body = response.ok ? await jsonOf(response) : null;
+      if (body && typeof body.expires_in === "number") expiresIn = body.expires_in * 1000;
+    } catch {
+      // Unreachable: try again at the next tick.
+    }
+  }
+
+  function tick() {
+    timer = null;
+    timerAt = Infinity;
+    if (stopped || document.visibilityState === "hidden") return; // resumed on visibilitychange
+    const due = lastPing + interval() - clock.now();
+    if (due <= 0) {
+      ping().finally(arm);
+    } else {
+      arm(due);
+    }
+  }
+
+  function arm(ms) {
+    if (stopped) return;
+    if (timer !== null) clock.clearTimeout(timer);
+    const wait = ms === undefined ? interval() : ms;
+    timerAt = clock.now() + wait;
+    timer = clock.setTimeout(tick, wait);
+  }
+
+  const onActivity = () => {
+    lastActivity = clock.now();
+    // Back from idle: the next renewal is due `active` after the last one, not `idle`.
+    const due = lastPing + active;
+    if (!stopped && document.visibilityState !== "hidden" && timerAt > due) {
+      arm(Math.max(0, due - clock.now()));
+    }
+  };
+  const onVisibility = () => {
+    if (document.visibilityState === "visible") tick();
+  };
+  for (const name of events) window.addEventListener(name, onActivity, { passive: true });
+  document.addEventListener("visibilitychange", onVisibility);
+  arm();
+
+  return {
+    ping,
+    stop() {
+      stopped = true;
+      if (timer !== null) clock.clearTimeout(timer);
+      for (const name of events) window.removeEventListener(name, onActivity);
+      document.removeEventListener("visibilitychange", onVisibility);
+    },
+  };
+}
