@@ -37,3 +37,18 @@ breaker_transitions = Counter(
     "State transitions a circuit breaker made (counted by the process that made them).",
     ["breaker", "to"],
 )
+
+# Realtime -----------------------------------------------------------------
+
+realtime_connections = Gauge(
+    "stability_realtime_connections",
+    "Open realtime subscriptions, by transport (websocket or sse).",
+    ["transport"],
+    # Every worker's open connections add up; a dead worker's go with it.
+    multiprocess_mode="livesum",
+)
+realtime_replayed = Counter(
+    "stability_realtime_replayed",
+    "Events sent from the replay log to a subscriber resuming after a gap.",
+    ["transport"],
+)

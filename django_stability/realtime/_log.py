@@ -64,7 +64,7 @@ _APPEND_LUA = (
 local now, maxn, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'seq', ARGV[4], 'drop', ARGV[4])
+  redis.call('HSET', KEYS[1], 'seq', ARGV[4], 'drop', ARGV[4], 'base', ARGV[4])
 end
 local sid = string.format('%d', redis.call('HINCRBY', KEYS[1], 'seq', 1))
 redis.call('RPUSH', KEYS[2], sid .. ' ' .. ARGV[1] .. ' ' .. ARGV[5])
@@ -78,11 +78,12 @@ return sid
 _READ_LUA = (
     _TRIM_LUA
     + """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'0', '0'} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'0', '0', '0'} end
 trim(tonumber(ARGV[1]), tonumber(ARGV[2]), math.huge)
-local meta = redis.call('HMGET', KEYS[1], 'seq', 'drop')
-local reply = {meta[1], meta[2]}
+local meta = redis.call('HMGET', KEYS[1], 'seq', 'drop', 'base')
+local reply = {meta[1], meta[2], meta[3]}
 local after, seq, drop = tonumber(ARGV[3]), tonumber(meta[1]), tonumber(meta[2])
+if after == 0 then after = tonumber(meta[3]) end
 if after >= drop and after < seq then
   local items = redis.call('LRANGE', KEYS[2], after - drop, -1)
   for i = 1, #items do reply[#reply + 1] = items[i] end
@@ -103,7 +104,8 @@ def _append_local(store: MemoryStore, keys: list[str], args: list[str]) -> str:
     now, maxn, ttl = int(args[0]), int(args[1]), int(args[2])
     rec = store.get(keys[0])
     if not isinstance(rec, dict):
-        rec = {"seq": int(args[3]), "drop": int(args[3]), "events": deque()}
+        base = int(args[3])
+        rec = {"seq": base, "drop": base, "base": base, "events": deque()}
     rec["seq"] += 1
     rec["events"].append((rec["seq"], now, args[4]))
     _trim_local(rec, now, ttl, maxn)
@@ -114,10 +116,12 @@ def _append_local(store: MemoryStore, keys: list[str], args: list[str]) -> str:
 def _read_local(store: MemoryStore, keys: list[str], args: list[str]) -> list[str]:
     rec = store.get(keys[0])
     if not isinstance(rec, dict):
-        return ["0", "0"]
+        return ["0", "0", "0"]
     _trim_local(rec, int(args[0]), int(args[1]), float("inf"))
     after, seq, drop = int(args[2]), rec["seq"], rec["drop"]
-    reply = [str(seq), str(drop)]
+    if after == 0:
+        after = rec["base"]
+    reply = [str(seq), str(drop), str(rec["base"])]
     if drop <= after < seq:
         events = list(rec["events"])[after - drop :]
         reply.extend(f"{eid} {ts} {data}" for eid, ts, data in events)
@@ -126,10 +130,15 @@ def _read_local(store: MemoryStore, keys: list[str], args: list[str]) -> list[st
 
 @dataclass(frozen=True, slots=True)
 class LogRead:
-    """What the log holds after some id: its last id, the last id it no longer keeps, the events."""
+    """What the log holds after some id: its last id, the last id it no longer keeps, the events.
+
+    ``base`` is the id the log started from; id ``0`` (what a subscriber of a
+    log that did not exist yet holds) stands for it.
+    """
 
     seq: int
     drop: int
+    base: int
     events: list[tuple[int, str]]
 
 
@@ -143,7 +152,8 @@ def _decode_read(reply: list[Any]) -> LogRead:
     return LogRead(
         seq=int(reply[0]),
         drop=int(reply[1]),
-        events=[_decode_entry(entry) for entry in reply[2:]],
+        base=int(reply[2]),
+        events=[_decode_entry(entry) for entry in reply[3:]],
     )
 
 
@@ -173,6 +183,8 @@ def replay_from(read: LogRead, after: int | None) -> Replay:
     """Decide what a subscriber at ``after`` (``None``: a new one) receives from ``read``."""
     if after is None:
         return Replay(False, read.seq, [])
+    if after == 0:
+        after = read.base
     if after < read.drop or after > read.seq:
         return Replay(True, read.seq, [])
     return Replay(False, read.seq, read.events)

@@ -118,3 +118,11 @@ def test_events_must_be_dicts():
         encode_event([1])
     with pytest.raises(TypeError):
         encode_event({"a": object()})
+
+
+async def test_id_zero_replays_a_log_created_since(engine):
+    """A subscriber that saw no log yet (id 0) gets every event of the log created since."""
+    assert (await read(engine, "c", -1)).seq == 0
+    await append(engine, "c", '{"n":0}')
+    replay = replay_from(await read(engine, "c", 0), 0)
+    assert (replay.reset, replay.events) == (False, [(BASE + 1, '{"n":0}')])
