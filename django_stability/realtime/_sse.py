@@ -163,7 +163,13 @@ class EventStreamConsumer(AsyncHttpConsumer):  # type: ignore[misc]
     async def stability_wakeup(self, message: dict[str, Any]) -> None:
         """A broadcast woke us up: read the log unless we already sent that id."""
         if self.session is not None and message.get("id", 0) > self.session.last_id:
-            await self.catch_up()
+            try:
+                await self.catch_up()
+            except Exception as exc:
+                # The client left and its disconnect is still queued behind
+                # this wake-up: sending fails, and must not kill the consumer
+                # before disconnect() frees the slot.
+                log.info("realtime.send_failed", error=repr(exc))
 
     async def tick(self) -> None:
         """One keep-alive: renew the slot, send a comment, poll the log."""
@@ -178,8 +184,8 @@ class EventStreamConsumer(AsyncHttpConsumer):  # type: ignore[misc]
         try:
             async for _ in self.ticks():
                 await self.tick()
-        except Exception:  # a write after the client left; disconnect() cleans up
-            log.warning("realtime.keepalive_failed", exc_info=True)
+        except Exception as exc:  # the client left under us; disconnect() cleans up
+            log.info("realtime.keepalive_stopped", error=repr(exc))
 
     def restart_soon(self) -> None:
         """End the stream (called on this consumer's loop when shutdown starts)."""
