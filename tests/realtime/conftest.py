@@ -85,7 +85,7 @@ def backend(
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [services.REDIS_URL],
+                "hosts": [{"address": services.REDIS_URL, "socket_timeout": 15}],
                 "prefix": f"stability-test-layer:{uuid.uuid4().hex}",
             },
         }
