@@ -136,9 +136,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # The socket timeout must exceed channels-redis's 5 s blocking read,
-            # or redis-py 8 (default 5 s) fails every idle WebSocket consumer.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+            # No socket timeout: redis-py 8's default (5 s) fails idle consumers,
+            # and any timeout can swallow a consumer's cancellation (see the docs).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
         }
     }
 else:

@@ -32,10 +32,12 @@ settings.configure(
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # Above channels-redis's 5 s BZPOPMIN: redis-py 8's default
-                # socket timeout (5 s) otherwise kills idle consumers.
+                # No socket timeout for the layer: see docs/realtime.rst, "Deployment".
                 "hosts": [
-                    {"address": os.environ["STABILITY_REDIS_URL"], "socket_timeout": 15}
+                    {
+                        "address": os.environ["STABILITY_REDIS_URL"],
+                        "socket_timeout": None,
+                    }
                 ],
                 "prefix": os.environ["STABILITY_TEST_LAYER_PREFIX"],
                 "capacity": int(os.environ.get("STABILITY_TEST_LAYER_CAPACITY", "100")),

@@ -85,7 +85,7 @@ def backend(
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": services.REDIS_URL, "socket_timeout": 15}],
+                "hosts": [{"address": services.REDIS_URL, "socket_timeout": None}],
                 "prefix": f"stability-test-layer:{uuid.uuid4().hex}",
             },
         }

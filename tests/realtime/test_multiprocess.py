@@ -119,3 +119,67 @@ async def test_slots_of_a_killed_server_expire(tmp_path: Path, marker: str) -> N
         await admitted.close()
         for ws in held:
             await ws.close()
+
+
+def read_sse_until(response: Any, marker: str) -> str:
+    """Read the stream line by line until a line contains ``marker`` (bounded by the socket timeout)."""
+    text = ""
+    for _ in range(1000):
+        line: str = response.readline().decode()
+        assert line, "the stream ended early"
+        text += line
+        if marker in line:
+            return text
+    raise AssertionError("marker not seen in 1000 lines")
+
+
+def test_sse_on_one_server_streams_events_broadcast_on_the_other(
+    tmp_path: Path, marker: str
+) -> None:
+    """An EventSource on A gets B's events, and resuming with Last-Event-ID replays the missed one."""
+    import http.client
+
+    channel, user = f"mp.{marker}", f"u{marker}"
+    with servers(2, tmp_path, realtime={}) as (a, b):
+        first = http.client.HTTPConnection("127.0.0.1", a.port, timeout=WAIT)
+        first.request("GET", f"/stability/events/{channel}/?user={user}")
+        response = first.getresponse()
+        assert response.status == 200
+        assert response.getheader("Content-Type", "").startswith("text/event-stream")
+        read_sse_until(response, "event: subscribed")
+        [one] = b.broadcast(channel, [{"n": 1}])
+        assert f"id: {one}" in read_sse_until(response, f"id: {one}")
+        first.close()
+        [two] = b.broadcast(channel, [{"n": 2}])  # while nobody listens
+        again = http.client.HTTPConnection("127.0.0.1", a.port, timeout=WAIT)
+        again.request(
+            "GET",
+            f"/stability/events/{channel}/?user={user}",
+            headers={"Last-Event-ID": str(one)},
+        )
+        text = read_sse_until(again.getresponse(), "event: subscribed")
+        assert f'id: {two}\ndata: {{"n":2}}' in text
+        assert f"id: {one}\n" not in text
+        again.close()
+
+
+async def test_sigterm_closes_websockets_with_1012(tmp_path: Path, marker: str) -> None:
+    """When a server is stopped (SIGTERM), its WebSocket clients are closed with 1012, and resume on the other."""
+    import signal
+
+    channel, user = f"mp.{marker}", f"u{marker}"
+    with servers(2, tmp_path, realtime={}) as (a, b):
+        ws = await subscribe(a, channel, user)
+        [before] = await asyncio.to_thread(b.broadcast, channel, [{"n": 1}])
+        assert (await next_message(ws))["id"] == before
+        stopping = asyncio.create_task(asyncio.to_thread(a.kill, signal.SIGTERM))
+        assert await close_code(ws) == 1012
+        await stopping
+        [missed] = await asyncio.to_thread(b.broadcast, channel, [{"n": 2}])
+        resumed = await connect(
+            f"{b.ws}/{channel}/?user={user}&last_event_id={before}",
+            open_timeout=WAIT,
+            close_timeout=1,
+        )
+        assert (await next_message(resumed))["id"] == missed
+        await resumed.close()

@@ -246,3 +246,14 @@ async def test_shutdown_started_closes_with_1012(backend: Engine, channel: str) 
     await shutdown_started.asend(sender=None)
     assert await client.closed_with() == 1012
     await client.comm.disconnect()
+
+
+async def test_shutdown_sent_from_another_thread_closes_too(
+    backend: Engine, channel: str
+) -> None:
+    """A SIGTERM handler or a command thread sending shutdown_started reaches the consumer's loop."""
+    client = Client(channel, User())
+    await client.subscribe()
+    await asyncio.to_thread(shutdown_started.send, None)
+    assert await client.closed_with() == 1012
+    await client.comm.disconnect()
