@@ -134,9 +134,18 @@ export class StabilitySocket extends Resilient {
       }
       this._deliver(message);
     };
-    socket.onclose = (close) => {
+    // Browsers fire "error" then "close"; some runtimes fire only "error" when the
+    // connection is refused. Handle whichever comes first, once.
+    let ended = false;
+    const end = (code) => {
+      if (ended) return;
+      ended = true;
       if (this.socket === socket) this.socket = null;
-      this._lost(close.code, retryAfter);
+      this._lost(code, retryAfter);
+    };
+    socket.onclose = (close) => end(close.code);
+    socket.onerror = () => {
+      if (socket.readyState === WebSocket.CONNECTING) end(1006);
     };
   }
 
@@ -145,6 +154,7 @@ export class StabilitySocket extends Resilient {
     this.socket = null;
     if (socket) {
       socket.onclose = null;
+      socket.onerror = null;
       socket.close(1000);
     }
   }
