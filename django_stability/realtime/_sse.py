@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,9 +13,9 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 
 from django_stability import metrics
-from django_stability.realtime import _session, _shutdown
-from django_stability.realtime._session import HTTP_STATUS, Refusal, Session
-from django_stability.realtime._websocket import _header, bind_context
+from django_stability.realtime import _session
+from django_stability.realtime._session import HTTP_STATUS, Refusal
+from django_stability.realtime._subscriber import Subscriber, bind_context, header
 
 log = structlog.get_logger("django_stability.realtime")
 
@@ -29,38 +27,25 @@ HEADERS = [
 ]
 
 
-class EventStreamConsumer(AsyncHttpConsumer):  # type: ignore[misc]
+class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
     """Stream one channel as ``text/event-stream``: replay, then live events.
 
     Resumes from the ``Last-Event-ID`` header (sent by browsers when they
     reconnect) or the ``last_event_id`` query parameter. Refusals are problem
     responses (400, 401, 403, 429 with ``Retry-After``) instead of close codes.
+    The hooks are those of ``ResilientConsumer``, plus :meth:`retry_ms`.
 
     .. versionadded:: 0.1
     """
 
-    clock = staticmethod(time.time)
     transport = "sse"
-    session: Session | None = None
-    ticker: asyncio.Task[None] | None = None
     streaming = False
 
-    def can_subscribe(self, user: Any, channel: str) -> bool:
-        """Whether ``user`` may subscribe to ``channel``; see ``ResilientConsumer.can_subscribe``.
+    def retry_ms(self) -> int:
+        """The ``retry:`` hint: a random 1-5 s, so clients cut off together come back spread out.
 
         .. versionadded:: 0.1
         """
-        return True
-
-    async def ticks(self) -> AsyncIterator[None]:
-        """Yield whenever a keep-alive is due: every ``HEARTBEAT`` seconds."""
-        assert self.session is not None
-        while True:
-            await asyncio.sleep(self.session.options.heartbeat)
-            yield
-
-    def retry_ms(self) -> int:
-        """The ``retry:`` hint: a random 1-5 s, so clients cut off together come back spread out."""
         return random.randint(1000, 5000)
 
     async def http_request(self, message: dict[str, Any]) -> None:
@@ -83,7 +68,7 @@ class EventStreamConsumer(AsyncHttpConsumer):  # type: ignore[misc]
         user = self.scope.get("user")
         bind_context(self.scope, user, kwargs.get("channel"))
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        raw_id = _header(self.scope, b"last-event-id")
+        raw_id = header(self.scope, b"last-event-id")
         if raw_id is None:
             raw_id = query.get("last_event_id", [None])[-1]
         session, refusal, last_id = await _session.admit(
@@ -93,22 +78,13 @@ class EventStreamConsumer(AsyncHttpConsumer):  # type: ignore[misc]
             await self._refuse(refusal)
             return
         assert session is not None
-        self.session = session
         self.streaming = True
-        metrics.realtime_connections.labels(self.transport).inc()
-        _shutdown.register(self)
-        await _session.join(self.channel_layer, session, self.channel_name)
         await self.send_headers(status=200, headers=HEADERS)
-        async with session.lock:
-            await self._write(f"retry: {self.retry_ms()}\n\n")
-            replay = await session.read(last_id)
-            if replay.reset:
-                await self._send_reset()
-            await self._send_events(replay.events, replayed=True)
-            payload = {"channel": session.channel, "last_event_id": session.last_id}
-            await self._write(f"event: subscribed\ndata: {json.dumps(payload)}\n\n")
-        log.info("realtime.subscribed", replayed=len(replay.events), reset=replay.reset)
-        self.ticker = asyncio.create_task(self._tick_loop())
+        await self._write(f"retry: {self.retry_ms()}\n\n")
+        replay = await self.start(session, last_id)
+        payload = {"channel": session.channel, "last_event_id": session.last_id}
+        await self._write(f"event: subscribed\ndata: {json.dumps(payload)}\n\n")
+        self.started(replay)
 
     async def _refuse(self, refusal: Refusal) -> None:
         log.info("realtime.refused", code=refusal.code, error=refusal.error)
@@ -149,43 +125,17 @@ class EventStreamConsumer(AsyncHttpConsumer):  # type: ignore[misc]
         if replayed and events:
             metrics.realtime_replayed.labels(self.transport).inc(len(events))
 
-    async def catch_up(self) -> None:
-        """Send whatever the log holds after the last id sent (a reset if it lost some)."""
-        session = self.session
-        if session is None:
-            return
-        async with session.lock:
-            replay = await session.read(session.last_id)
-            if replay.reset:
-                await self._send_reset()
-            await self._send_events(replay.events)
-
-    async def stability_wakeup(self, message: dict[str, Any]) -> None:
-        """A broadcast woke us up: read the log unless we already sent that id."""
-        if self.session is not None and message.get("id", 0) > self.session.last_id:
-            try:
-                await self.catch_up()
-            except Exception as exc:
-                # The client left and its disconnect is still queued behind
-                # this wake-up: sending fails, and must not kill the consumer
-                # before disconnect() frees the slot.
-                log.info("realtime.send_failed", error=repr(exc))
-
     async def tick(self) -> None:
-        """One keep-alive: renew the slot, send a comment, poll the log."""
+        """One keep-alive: renew the slot, send a comment, poll the log.
+
+        .. versionadded:: 0.1
+        """
         if self.session is None:
             return
         await self.session.renew()
         async with self.session.lock:
             await self._write(": keep-alive\n\n")
         await self.catch_up()
-
-    async def _tick_loop(self) -> None:
-        try:
-            async for _ in self.ticks():
-                await self.tick()
-        except Exception as exc:  # the client left under us; disconnect() cleans up
-            log.info("realtime.keepalive_stopped", error=repr(exc))
 
     def restart_soon(self) -> None:
         """End the stream (called on this consumer's loop when shutdown starts)."""
@@ -196,13 +146,5 @@ class EventStreamConsumer(AsyncHttpConsumer):  # type: ignore[misc]
         await self.disconnect()
 
     async def disconnect(self) -> None:
-        if self.ticker is not None:
-            self.ticker.cancel()
-        session = self.session
-        if session is None:
-            return
-        self.session = None
-        _shutdown.unregister(self)
-        metrics.realtime_connections.labels(self.transport).dec()
-        await _session.leave(self.channel_layer, session, self.channel_name)
-        log.info("realtime.disconnected")
+        if await self.stop():
+            log.info("realtime.disconnected")
