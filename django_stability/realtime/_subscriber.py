@@ -144,8 +144,12 @@ class Subscriber:
 
     async def stop(self) -> bool:
         """Stop heartbeats, free the slot, leave the group; ``False`` if there was no session."""
-        if self.ticker is not None:
-            self.ticker.cancel()
+        ticker = self.ticker
+        if ticker is not None and ticker is not asyncio.current_task():
+            ticker.cancel()
+            # Let it finish now, inside this connection's lifetime; wait()
+            # does not raise the ticker's CancelledError, only our own.
+            await asyncio.wait([ticker])
         session = self.session
         if session is None:
             return False
