@@ -23,11 +23,13 @@ from django_stability._rates import parse_rate
 from django_stability.conf import conf
 from django_stability.realtime._log import (
     READ,
+    LogRead,
     Replay,
     check_channel,
     log_keys,
     replay_from,
 )
+from django_stability.realtime._recent import recent
 from django_stability.realtime._slots import (
     CLAIM,
     RELEASE,
@@ -187,13 +189,31 @@ class Session:
 
     async def read(self, after: int | None) -> Replay:
         """What the log holds after ``after``; moves :attr:`last_id` past it."""
-        read = await get_engine().arun(
+        read = await self._read_log(-1 if after is None else after)
+        return self._advance(replay_from(read, after))
+
+    async def read_upto(self, upto: int) -> Replay:
+        """What a wake-up for id ``upto`` brings: from the events kept in process if they cover it."""
+        kept = recent.after(self.channel, self.last_id, upto)
+        if kept is not None:
+            return self._advance(
+                Replay(False, kept[-1][0] if kept else self.last_id, kept)
+            )
+        after = self.last_id
+        read = await recent.shared(self.channel, after, lambda: self._read_log(after))
+        return self._advance(replay_from(read, after))
+
+    async def _read_log(self, after: int) -> LogRead:
+        return await get_engine().arun(
             READ,
             log_keys(self.channel),
-            [_ms(self.clock()), _ms(self.options.ttl), -1 if after is None else after],
+            [_ms(self.clock()), _ms(self.options.ttl), after],
         )
-        replay = replay_from(read, after)
+
+    def _advance(self, replay: Replay) -> Replay:
         self.last_id = replay.last_id
+        if not replay.reset:
+            recent.remember(self.channel, replay.events, self.options.max_events)
         return replay
 
 

@@ -113,22 +113,31 @@ class Subscriber:
         log.info("realtime.subscribed", replayed=len(replay.events), reset=replay.reset)
         self.ticker = asyncio.create_task(self._tick_loop())
 
-    async def catch_up(self) -> None:
-        """Send whatever the log holds after the last id sent (a reset if it lost some)."""
+    async def catch_up(self, upto: int | None = None) -> None:
+        """Send whatever the log holds after the last id sent (a reset if it lost some).
+
+        With ``upto`` (a wake-up's id), events this process already read serve it.
+        """
         session = self.session
         if session is None:
             return
         async with session.lock:
-            replay = await session.read(session.last_id)
+            if upto is None:
+                replay = await session.read(session.last_id)
+            elif upto <= session.last_id:
+                return  # an earlier catch-up already sent it
+            else:
+                replay = await session.read_upto(upto)
             if replay.reset:
                 await self._send_reset()
             await self._send_events(replay.events)
 
     async def stability_wakeup(self, message: dict[str, Any]) -> None:
         """A broadcast woke us up: read the log unless we already sent that id."""
-        if self.session is not None and message.get("id", 0) > self.session.last_id:
+        upto = message.get("id", 0)
+        if self.session is not None and upto > self.session.last_id:
             try:
-                await self.catch_up()
+                await self.catch_up(upto)
             except Exception as exc:
                 # The client left and its disconnect is still queued behind
                 # this wake-up: sending fails, and must not kill the consumer
