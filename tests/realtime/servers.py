@@ -50,7 +50,7 @@ class Server:
                     "--port",
                     str(self.port),
                     "--ws",
-                    "websockets",
+                    "websockets-sansio",
                     "--lifespan",
                     "off",
                     "--log-level",
