@@ -102,3 +102,18 @@ drafts_purged = Counter(
     "stability_drafts_purged",
     "Expired drafts deleted by purge_drafts (or purge_expired), by the process that deleted them.",
 )
+
+# Realtime -----------------------------------------------------------------
+
+realtime_connections = Gauge(
+    "stability_realtime_connections",
+    "Open realtime subscriptions, by transport (websocket or sse).",
+    ["transport"],
+    # Every worker's open connections add up; a dead worker's go with it.
+    multiprocess_mode="livesum",
+)
+realtime_replayed = Counter(
+    "stability_realtime_replayed",
+    "Events sent from the replay log to a subscriber resuming after a gap.",
+    ["transport"],
+)

@@ -1,6 +1,6 @@
 """ASGI entry point: ``uvicorn example_project.asgi:application`` (from the repository root).
 
-HTTP goes to Django; WebSocket connections go through Channels' routing, with the
+HTTP goes to Django, except the server-sent events stream; WebSocket connections go through Channels' routing, with the
 session user resolved (``AuthMiddlewareStack``) and the Origin checked against
 ``ALLOWED_HOSTS``. The routes live in ``example_project.routing``.
 """
@@ -19,12 +19,16 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-from example_project.routing import websocket_urlpatterns  # noqa: E402
+from example_project.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # The SSE stream first (it outlives a Django response), Django for the rest.
+        "http": AuthMiddlewareStack(
+            URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)])  # type: ignore[arg-type]  # an ASGI app, which Channels routes
+        ),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -1,16 +1,16 @@
-"""WebSocket routes of the example project, mounted by ``asgi.py``.
+"""Realtime routes of the example project, mounted by ``asgi.py``.
 
-Empty for now. The realtime feature plugs in here::
-
-    from django_stability.realtime.routing import websocket_urlpatterns as stability_ws
-
-    websocket_urlpatterns = [*stability_ws]
-
-(its SSE ``http_urlpatterns`` go in front of Django in ``asgi.py``'s ``"http"`` entry).
+``websocket_urlpatterns`` serve ``ws/stability/events/<channel>/`` (the
+WebSocket consumer); ``http_urlpatterns`` serve ``stability/events/<channel>/``
+(server-sent events) in front of Django.
 """
 
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from django_stability.realtime.routing import http_urlpatterns as stability_http
+from django_stability.realtime.routing import websocket_urlpatterns as stability_ws
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [*stability_ws]
+http_urlpatterns: list[URLPattern | URLResolver] = [*stability_http]

@@ -8,3 +8,6 @@ class NotesConfig(AppConfig):
     label = "notes"
     verbose_name = "Notes"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from example_project.notes import live  # noqa: F401  (connects the receiver)

@@ -242,3 +242,17 @@ class NotesAutosaveTests(TestCase):
         assert put.status_code == 200
         got = self.client.get("/stability/drafts/notes:new").json()
         assert (got["data"], got["version"]) == ({"title": "Half-typed"}, 1)
+
+
+class LiveUpdateTests(TestCase):
+    def test_a_saved_note_is_broadcast_on_the_notes_channel(self) -> None:
+        """Saving a note appends it to the ``notes`` replay log once the transaction commits."""
+        from django_stability.realtime._log import READ, log_keys
+        from django_stability.state import get_engine
+
+        with self.captureOnCommitCallbacks(execute=True):
+            note = Note.objects.create(title="live", body="shown in other tabs")
+        read = get_engine().run(READ, log_keys("notes"), [0, 600_000, 0])
+        assert [json.loads(data)["note"]["id"] for _, data in read.events][
+            -1
+        ] == note.pk

@@ -1,0 +1,83 @@
+"""``broadcast``: append an event to a channel's log, then wake its subscribers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from asgiref.sync import async_to_sync
+
+from django_stability.realtime._log import APPEND, check_channel, encode_event, log_keys
+from django_stability.realtime._session import Options, group_name
+from django_stability.state import Arg, get_engine
+
+logger = logging.getLogger("django_stability.realtime")
+
+
+def _append_args(event: dict[str, Any], now: float) -> list[Arg]:
+    data = encode_event(event)
+    opts = Options.current()
+    now_ms = round(now * 1000)
+    # A log created afresh starts above any id an expired one handed out.
+    return [now_ms, opts.max_events, round(opts.ttl * 1000), now_ms * 1000, data]
+
+
+def _layer() -> Any:
+    try:
+        from channels.layers import get_channel_layer
+    except ImportError:  # the [channels] extra is not installed: no live subscribers
+        return None
+    return get_channel_layer()
+
+
+async def _wake(channel: str, event_id: int) -> None:
+    layer = _layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(
+            group_name(channel), {"type": "stability.wakeup", "id": event_id}
+        )
+    except Exception:
+        # Harmless: subscribers read the log on their next wake-up or heartbeat.
+        logger.warning("realtime: wake-up of %r failed", channel, exc_info=True)
+
+
+def broadcast(channel: str, event: dict[str, Any]) -> int:
+    """Store ``event`` in ``channel``'s replay log, then wake its subscribers.
+
+    Call it from synchronous code (views, signals, tasks); async code uses
+    :func:`abroadcast`.
+
+    Args:
+        channel: 1-200 chars of ``[A-Za-z0-9._:-]``.
+        event: A JSON-serialisable dict, delivered to subscribers as ``data``.
+
+    Returns:
+        The event's id, greater than every id the channel handed out before.
+
+    Raises:
+        ValueError: ``channel`` is not a valid name.
+        TypeError: ``event`` is not a dict, or not JSON-serialisable.
+
+    .. versionadded:: 0.1
+    """
+    check_channel(channel)
+    event_id = get_engine().run(
+        APPEND, log_keys(channel), _append_args(event, time.time())
+    )
+    async_to_sync(_wake)(channel, event_id)
+    return event_id
+
+
+async def abroadcast(channel: str, event: dict[str, Any]) -> int:
+    """The async twin of :func:`broadcast`.
+
+    .. versionadded:: 0.1
+    """
+    check_channel(channel)
+    args = _append_args(event, time.time())
+    event_id = await get_engine().arun(APPEND, log_keys(channel), args)
+    await _wake(channel, event_id)
+    return event_id

@@ -1,0 +1,150 @@
+"""``EventStreamConsumer``: the server-sent events end of the realtime layer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from typing import Any
+from urllib.parse import parse_qs
+
+import structlog
+from channels.exceptions import StopConsumer
+from channels.generic.http import AsyncHttpConsumer
+
+from django_stability import metrics
+from django_stability.realtime import _session
+from django_stability.realtime._session import HTTP_STATUS, Refusal
+from django_stability.realtime._subscriber import Subscriber, bind_context, header
+
+log = structlog.get_logger("django_stability.realtime")
+
+HEADERS = [
+    (b"Content-Type", b"text/event-stream; charset=utf-8"),
+    (b"Cache-Control", b"no-cache"),
+    # nginx (and proxies copying it) would otherwise buffer the stream.
+    (b"X-Accel-Buffering", b"no"),
+]
+
+
+class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
+    """Stream one channel as ``text/event-stream``: replay, then live events.
+
+    Resumes from the ``Last-Event-ID`` header (sent by browsers when they
+    reconnect) or the ``last_event_id`` query parameter. Refusals are problem
+    responses (400, 401, 403, 429 with ``Retry-After``) instead of close codes.
+    The hooks are those of ``ResilientConsumer``, plus :meth:`retry_ms`.
+
+    .. versionadded:: 0.1
+    """
+
+    transport = "sse"
+    streaming = False
+
+    def retry_ms(self) -> int:
+        """The ``retry:`` hint: a random 1-5 s, so clients cut off together come back spread out.
+
+        .. versionadded:: 0.1
+        """
+        return random.randint(1000, 5000)
+
+    async def http_request(self, message: dict[str, Any]) -> None:
+        # AsyncHttpConsumer ends the consumer once handle() returns; a stream
+        # must outlive it, so stop only when no stream was started.
+        if "body" in message:
+            self.body.append(message["body"])
+        if message.get("more_body"):
+            return
+        try:
+            await self.handle(b"".join(self.body))
+        finally:
+            if not self.streaming:
+                await self.disconnect()
+        if not self.streaming:
+            raise StopConsumer()
+
+    async def handle(self, body: bytes) -> None:
+        kwargs = self.scope.get("url_route", {}).get("kwargs", {})
+        user = self.scope.get("user")
+        bind_context(self.scope, user, kwargs.get("channel"))
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        raw_id = header(self.scope, b"last-event-id")
+        if raw_id is None:
+            raw_id = query.get("last_event_id", [None])[-1]
+        session, refusal, last_id = await _session.admit(
+            kwargs.get("channel"), raw_id, user, self.can_subscribe, self.clock
+        )
+        if refusal is not None:
+            await self._refuse(refusal)
+            return
+        assert session is not None
+        self.streaming = True
+        await self.send_headers(status=200, headers=HEADERS)
+        await self._write(f"retry: {self.retry_ms()}\n\n")
+        replay = await self.start(session, last_id)
+        payload = {"channel": session.channel, "last_event_id": session.last_id}
+        await self._write(f"event: subscribed\ndata: {json.dumps(payload)}\n\n")
+        self.started(replay)
+
+    async def _refuse(self, refusal: Refusal) -> None:
+        log.info("realtime.refused", code=refusal.code, error=refusal.error)
+        status = HTTP_STATUS[refusal.code]
+        problem = {
+            "type": "about:blank",
+            "title": refusal.error.replace("_", " "),
+            "status": status,
+            "detail": refusal.detail,
+            "code": refusal.error,
+        }
+        headers = [(b"Content-Type", b"application/problem+json")]
+        if refusal.retry_after is not None:
+            retry = str(max(1, round(refusal.retry_after + 0.499)))
+            headers.append((b"Retry-After", retry.encode()))
+        await self.send_response(status, json.dumps(problem).encode(), headers=headers)
+
+    async def _write(self, text: str) -> None:
+        await self.send_body(text.encode(), more_body=True)
+
+    async def _send_reset(self) -> None:
+        assert self.session is not None
+        payload = {
+            "channel": self.session.channel,
+            "last_event_id": self.session.last_id,
+        }
+        await self._write(
+            f"event: reset\nid: {self.session.last_id}\ndata: {json.dumps(payload)}\n\n"
+        )
+
+    async def _send_events(
+        self, events: list[tuple[int, str]], *, replayed: bool = False
+    ) -> None:
+        if events:
+            await self._write(
+                "".join(f"id: {eid}\ndata: {data}\n\n" for eid, data in events)
+            )
+        if replayed and events:
+            metrics.realtime_replayed.labels(self.transport).inc(len(events))
+
+    async def tick(self) -> None:
+        """One keep-alive: renew the slot, send a comment, poll the log.
+
+        .. versionadded:: 0.1
+        """
+        if self.session is None:
+            return
+        await self.session.renew()
+        async with self.session.lock:
+            await self._write(": keep-alive\n\n")
+        await self.catch_up()
+
+    def restart_soon(self) -> None:
+        """End the stream (called on this consumer's loop when shutdown starts)."""
+        self._restart = asyncio.ensure_future(self._end())
+
+    async def _end(self) -> None:
+        await self.send_body(b"", more_body=False)
+        await self.disconnect()
+
+    async def disconnect(self) -> None:
+        if await self.stop():
+            log.info("realtime.disconnected")

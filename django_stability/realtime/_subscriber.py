@@ -1,0 +1,171 @@
+"""What both consumers do once a subscriber is admitted: replay, catch up, heartbeats, cleanup.
+
+Each consumer supplies how a reset and events are written (JSON frames or SSE
+lines) and what one heartbeat does; the reading of the log, the locking that
+keeps ids in order and the cleanup are here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+
+from django_stability import metrics
+from django_stability.correlation import (
+    is_valid_correlation_id,
+    new_correlation_id,
+    set_correlation_id,
+)
+from django_stability.realtime import _session, _shutdown
+from django_stability.realtime._log import Replay
+from django_stability.realtime._session import Session
+
+log = structlog.get_logger("django_stability.realtime")
+
+
+def header(scope: dict[str, Any], name: bytes) -> str | None:
+    """The first value of header ``name`` (lower case) in an ASGI scope."""
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def bind_context(scope: dict[str, Any], user: Any, channel: object) -> None:
+    """Bind the correlation ID (the client's, if valid) and the user into this task's log lines."""
+    cid = header(scope, b"x-correlation-id")
+    set_correlation_id(cid if is_valid_correlation_id(cid) else new_correlation_id())
+    user_id = str(user.pk) if getattr(user, "is_authenticated", False) else None
+    structlog.contextvars.bind_contextvars(
+        user_id=user_id, realtime_channel=str(channel)[:200]
+    )
+
+
+class Subscriber:
+    """Mixin for the consumers; see ``ResilientConsumer`` for the public hooks."""
+
+    clock = staticmethod(time.time)
+    transport = ""
+    session: Session | None = None
+    ticker: asyncio.Task[None] | None = None
+    channel_layer: Any
+    channel_name: str
+
+    def can_subscribe(self, user: Any, channel: str) -> bool:
+        """Whether ``user`` (authenticated) may subscribe to ``channel``.
+
+        The default lets every authenticated user subscribe to every channel.
+        It may also be a coroutine function (use ``database_sync_to_async``
+        for ORM queries).
+
+        Args:
+            user: ``scope["user"]``, already known to be authenticated.
+            channel: The validated channel name.
+
+        .. versionadded:: 0.1
+        """
+        return True
+
+    async def ticks(self) -> AsyncIterator[None]:
+        """Yield whenever a heartbeat is due: every ``HEARTBEAT`` seconds.
+
+        .. versionadded:: 0.1
+        """
+        assert self.session is not None
+        while True:
+            await asyncio.sleep(self.session.options.heartbeat)
+            yield
+
+    # Each consumer writes these four for its transport.
+
+    async def tick(self) -> None:  # pragma: no cover - always overridden
+        """One heartbeat."""
+        raise NotImplementedError
+
+    async def _send_reset(self) -> None:  # pragma: no cover - always overridden
+        raise NotImplementedError
+
+    async def _send_events(  # pragma: no cover - always overridden
+        self, events: list[tuple[int, str]], *, replayed: bool = False
+    ) -> None:
+        raise NotImplementedError
+
+    def restart_soon(self) -> None:  # pragma: no cover - always overridden
+        raise NotImplementedError
+
+    async def start(self, session: Session, last_id: int | None) -> Replay:
+        """Count, register and join ``session``, then send its replay (or reset)."""
+        self.session = session
+        metrics.realtime_connections.labels(self.transport).inc()
+        _shutdown.register(self)
+        await _session.join(self.channel_layer, session, self.channel_name)
+        async with session.lock:
+            replay = await session.read(last_id)
+            if replay.reset:
+                await self._send_reset()
+            await self._send_events(replay.events, replayed=True)
+        return replay
+
+    def started(self, replay: Replay) -> None:
+        """Log the subscription and start the heartbeats."""
+        log.info("realtime.subscribed", replayed=len(replay.events), reset=replay.reset)
+        self.ticker = asyncio.create_task(self._tick_loop())
+
+    async def catch_up(self, upto: int | None = None) -> None:
+        """Send whatever the log holds after the last id sent (a reset if it lost some).
+
+        With ``upto`` (a wake-up's id), events this process already read serve it.
+        """
+        session = self.session
+        if session is None:
+            return
+        async with session.lock:
+            if upto is None:
+                replay = await session.read(session.last_id)
+            elif upto <= session.last_id:
+                return  # an earlier catch-up already sent it
+            else:
+                replay = await session.read_upto(upto)
+            if replay.reset:
+                await self._send_reset()
+            await self._send_events(replay.events)
+
+    async def stability_wakeup(self, message: dict[str, Any]) -> None:
+        """A broadcast woke us up: read the log unless we already sent that id."""
+        upto = message.get("id", 0)
+        if self.session is not None and upto > self.session.last_id:
+            try:
+                await self.catch_up(upto)
+            except Exception as exc:
+                # The client left and its disconnect is still queued behind
+                # this wake-up: sending fails, and must not kill the consumer
+                # before disconnect() frees the slot.
+                log.info("realtime.send_failed", error=repr(exc))
+
+    async def _tick_loop(self) -> None:
+        try:
+            async for _ in self.ticks():
+                await self.tick()
+        except Exception as exc:  # the client left under us; disconnect() cleans up
+            log.info("realtime.heartbeat_stopped", error=repr(exc))
+
+    async def stop(self) -> bool:
+        """Stop heartbeats, free the slot, leave the group; ``False`` if there was no session."""
+        ticker = self.ticker
+        if ticker is not None and ticker is not asyncio.current_task():
+            ticker.cancel()
+            # Let it finish now, inside this connection's lifetime; wait()
+            # does not raise the ticker's CancelledError, only our own.
+            await asyncio.wait([ticker])
+        session = self.session
+        if session is None:
+            return False
+        self.session = None
+        _shutdown.unregister(self)
+        metrics.realtime_connections.labels(self.transport).dec()
+        await _session.leave(self.channel_layer, session, self.channel_name)
+        return True

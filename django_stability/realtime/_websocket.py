@@ -1,0 +1,146 @@
+"""``ResilientConsumer``: the WebSocket end of the realtime layer (JSON messages)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+import structlog
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from django_stability import metrics
+from django_stability.realtime import _session
+from django_stability.realtime._session import Heartbeat, Refusal
+from django_stability.realtime._subscriber import Subscriber, bind_context
+
+log = structlog.get_logger("django_stability.realtime")
+
+
+class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    """Subscribe a WebSocket to one channel: replay what it missed, then live events.
+
+    Route it with ``channel`` in the URL kwargs (see
+    ``django_stability.realtime.routing``); the client may pass
+    ``?last_event_id=N`` to resume. Messages are described in ``docs/realtime.rst``.
+
+    Hooks: :meth:`can_subscribe` restricts channels; ``clock`` (seconds) and
+    :meth:`ticks` (when heartbeats are due) let tests drive time, and
+    :meth:`tick` performs one heartbeat.
+
+    .. versionadded:: 0.1
+    """
+
+    transport = "websocket"
+
+    async def connect(self) -> None:
+        self.heartbeat = Heartbeat()
+        kwargs = self.scope.get("url_route", {}).get("kwargs", {})
+        user = self.scope.get("user")
+        bind_context(self.scope, user, kwargs.get("channel"))
+        # Accept first: a close before accept reaches the browser as 1006,
+        # losing the code that tells the client what to do.
+        await self.accept()
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        raw_id = query.get("last_event_id", [None])[-1]
+        session, refusal, last_id = await _session.admit(
+            kwargs.get("channel"), raw_id, user, self.can_subscribe, self.clock
+        )
+        if refusal is not None:
+            await self._refuse(refusal)
+            return
+        assert session is not None
+        replay = await self.start(session, last_id)
+        await self.send_json(
+            {
+                "type": "subscribed",
+                "channel": session.channel,
+                "last_event_id": session.last_id,
+                "heartbeat": session.options.heartbeat,
+            }
+        )
+        self.started(replay)
+
+    async def _refuse(self, refusal: Refusal) -> None:
+        log.info("realtime.refused", code=refusal.code, error=refusal.error)
+        message: dict[str, Any] = {
+            "type": "error",
+            "error": refusal.error,
+            "detail": refusal.detail,
+        }
+        if refusal.retry_after is not None:
+            message["retry_after"] = refusal.retry_after
+        await self.send_json(message)
+        await self.close(code=refusal.code)
+
+    async def _send_reset(self) -> None:
+        assert self.session is not None
+        await self.send_json(
+            {
+                "type": "reset",
+                "channel": self.session.channel,
+                "last_event_id": self.session.last_id,
+            }
+        )
+
+    async def _send_events(
+        self, events: list[tuple[int, str]], *, replayed: bool = False
+    ) -> None:
+        assert self.session is not None
+        channel = json.dumps(self.session.channel)
+        for eid, data in events:
+            await self.send(
+                text_data=f'{{"type":"event","channel":{channel},"id":{eid},"data":{data}}}'
+            )
+        if replayed and events:
+            metrics.realtime_replayed.labels(self.transport).inc(len(events))
+
+    async def tick(self) -> None:
+        """One heartbeat: drop a silent client, else renew the slot, ping and poll the log.
+
+        .. versionadded:: 0.1
+        """
+        if self.session is None:
+            return
+        if not self.heartbeat.beat():
+            log.info("realtime.heartbeat_timeout")
+            await self.close(code=_session.HEARTBEAT_TIMEOUT)
+            return
+        await self.session.renew()
+        await self.send_json({"type": "heartbeat"})
+        await self.catch_up()
+
+    def restart_soon(self) -> None:
+        """Close with 1012 (called on this consumer's loop when shutdown starts)."""
+        self._restart = asyncio.ensure_future(self.close(code=_session.RESTARTING))
+
+    async def receive(
+        self,
+        text_data: str | None = None,
+        bytes_data: bytes | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.heartbeat.heard()
+        if text_data is None:
+            await self._error("invalid_message", "send JSON text frames, not binary")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self._error("invalid_json", "the frame is not JSON")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            await self._error("invalid_message", "a message is a JSON object")
+        elif content.get("type") != "heartbeat":
+            await self._error("unknown_type", "the only client message is heartbeat")
+
+    async def _error(self, error: str, detail: str) -> None:
+        await self.send_json({"type": "error", "error": error, "detail": detail})
+
+    async def disconnect(self, code: int) -> None:
+        if await self.stop():
+            log.info("realtime.disconnected", code=code)

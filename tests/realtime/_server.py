@@ -1,0 +1,103 @@
+"""The ASGI application the multi-process tests serve with real uvicorn processes.
+
+Configured from the environment the test sets: ``STABILITY_REDIS_URL``, the
+channel layer's ``STABILITY_TEST_LAYER_PREFIX`` and ``STABILITY_TEST_LAYER_CAPACITY``,
+and ``STABILITY_TEST_REALTIME`` (JSON for ``STABILITY_REALTIME``). The user
+comes from ``?user=<id>`` (a stand-in for session authentication, which is not
+what these tests exercise); ``POST /broadcast/<channel>/`` with
+``{"events": [...]}`` broadcasts from this process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+from urllib.parse import parse_qs
+
+import django
+from django.conf import settings
+
+settings.configure(
+    INSTALLED_APPS=[
+        "django.contrib.contenttypes",
+        "django.contrib.auth",
+        "django_stability",
+    ],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    STABILITY_REDIS_URL=os.environ["STABILITY_REDIS_URL"],
+    STABILITY_REALTIME=json.loads(os.environ.get("STABILITY_TEST_REALTIME", "{}")),
+    CHANNEL_LAYERS={
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # No socket timeout for the layer: see docs/realtime.rst, "Deployment".
+                "hosts": [
+                    {
+                        "address": os.environ["STABILITY_REDIS_URL"],
+                        "socket_timeout": None,
+                    }
+                ],
+                "prefix": os.environ["STABILITY_TEST_LAYER_PREFIX"],
+                "capacity": int(os.environ.get("STABILITY_TEST_LAYER_CAPACITY", "100")),
+            },
+        }
+    },
+    LOGGING_CONFIG=None,
+    USE_TZ=True,
+)
+django.setup()
+# channels-redis says at INFO when group_send dropped messages: the loss test counts them.
+logging.basicConfig(level=logging.WARNING)
+logging.getLogger("channels_redis").setLevel(logging.INFO)
+
+from channels.generic.http import AsyncHttpConsumer  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from django_stability.realtime import abroadcast  # noqa: E402
+from django_stability.realtime.routing import (  # noqa: E402
+    http_urlpatterns,
+    websocket_urlpatterns,
+)
+
+
+class QueryUser:
+    """``scope["user"]`` from ``?user=``: authenticated when given."""
+
+    def __init__(self, pk: str | None) -> None:
+        self.pk = pk
+        self.is_authenticated = pk is not None
+
+
+class UserFromQuery:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        query = parse_qs(scope.get("query_string", b"").decode())
+        scope = {**scope, "user": QueryUser(query.get("user", [None])[0])}
+        return await self.inner(scope, receive, send)
+
+
+class Broadcast(AsyncHttpConsumer):  # type: ignore[misc]
+    async def handle(self, body: bytes) -> None:
+        channel = self.scope["url_route"]["kwargs"]["channel"]
+        ids = [await abroadcast(channel, event) for event in json.loads(body)["events"]]
+        await self.send_response(200, json.dumps({"ids": ids}).encode())
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": UserFromQuery(
+            URLRouter(
+                [
+                    path("broadcast/<str:channel>/", Broadcast.as_asgi()),
+                    *http_urlpatterns,
+                ]
+            )
+        ),
+        "websocket": UserFromQuery(URLRouter(websocket_urlpatterns)),
+    }
+)

@@ -1,0 +1,110 @@
+"""Fixtures for the realtime layer: an engine and a channel layer per backend, users, a driven clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from channels.routing import URLRouter
+from django.test import override_settings
+from django.urls import path
+
+from django_stability.realtime import _broadcast, _session
+from django_stability.realtime._sse import EventStreamConsumer
+from django_stability.realtime._websocket import ResilientConsumer
+from django_stability.state import Engine
+from tests import services
+from tests.state.conftest import FakeClock, api, clock, engine, redis_engine
+
+__all__ = ["api", "clock", "engine"]
+
+# broadcast() stamps events with the real time: the consumers' fake clocks start there.
+T0 = float(int(time.time()))
+
+
+class User:
+    """A stand-in for ``scope["user"]``: the consumers read only ``pk`` and ``is_authenticated``."""
+
+    def __init__(self, authenticated: bool = True) -> None:
+        self.pk = uuid.uuid4().hex[:12]
+        self.is_authenticated = authenticated
+
+
+class Driven:
+    """Consumer mixin: time comes from ``scope["clock"]``, heartbeats from ``scope["ticks"]``."""
+
+    scope: dict[str, Any]
+
+    def clock(self) -> float:
+        return float(self.scope["clock"]())
+
+    async def ticks(self):
+        queue: asyncio.Queue[None] = self.scope["ticks"]
+        while True:
+            await queue.get()
+            yield
+
+    def can_subscribe(self, user: Any, channel: str) -> bool:
+        return not channel.startswith("private.")
+
+
+class DrivenSocket(Driven, ResilientConsumer):
+    pass
+
+
+class DrivenStream(Driven, EventStreamConsumer):
+    async def can_subscribe(self, user: Any, channel: str) -> bool:  # type: ignore[override]
+        return not channel.startswith("private.")
+
+
+ws_app = URLRouter([path("ws/<str:channel>/", DrivenSocket.as_asgi())])
+sse_app = URLRouter([path("sse/<str:channel>/", DrivenStream.as_asgi())])
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    """Memory engine + in-memory channel layer, or Redis engine + channels-redis, each namespaced."""
+    fake = FakeClock(T0)
+    if request.param == "memory":
+        eng = Engine(clock=fake)
+        layers: dict[str, Any] = {
+            "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+        }
+        with override_settings(CHANNEL_LAYERS=layers):
+            monkeypatch.setattr(_session, "get_engine", lambda: eng)
+            monkeypatch.setattr(_broadcast, "get_engine", lambda: eng)
+            yield eng
+        return
+    layers = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": services.REDIS_URL, "socket_timeout": None}],
+                "prefix": f"stability-test-layer:{uuid.uuid4().hex}",
+            },
+        }
+    }
+    with redis_engine(clock=fake) as eng, override_settings(CHANNEL_LAYERS=layers):
+        monkeypatch.setattr(_session, "get_engine", lambda: eng)
+        monkeypatch.setattr(_broadcast, "get_engine", lambda: eng)
+        yield eng
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        await_flush = getattr(layer, "flush", None)
+        if await_flush is not None:
+            from asgiref.sync import async_to_sync
+
+            async_to_sync(await_flush)()
+
+
+@pytest.fixture
+def channel() -> str:
+    """A channel name of this test's own."""
+    return f"test.{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,153 @@
+"""stability.js's StabilitySocket against a real uvicorn server, run by Node's WebSocket.
+
+Node 20's ``--experimental-websocket`` gives the client a real WebSocket; the
+page's ``document`` is a stand-in whose ``hidden`` flag the test flips. Skipped
+when Node is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import shutil
+import signal
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.realtime.servers import ROOT, forget_realtime_keys, servers
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js"),
+]
+
+STABILITY_JS = (
+    ROOT / "django_stability" / "static" / "django_stability" / "stability.js"
+)
+WAIT = 15.0
+
+
+class Page:
+    """The Node process holding one StabilitySocket; ``expect`` waits for a matching line."""
+
+    def __init__(self, url: str) -> None:
+        self.process = subprocess.Popen(
+            [
+                "node",
+                "--experimental-websocket",
+                "--no-warnings",
+                str(Path(__file__).with_name("client_driver.mjs")),
+                STABILITY_JS.as_uri(),
+                url,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(json.loads(line))
+
+    def expect(self, **fields: Any) -> dict[str, Any]:
+        """The next line with these fields (earlier lines are kept in ``seen``)."""
+        for _ in range(1000):
+            try:
+                line = self.lines.get(timeout=WAIT)
+            except queue.Empty:
+                raise AssertionError(
+                    f"no line with {fields}; seen {self.seen}"
+                ) from None
+            self.seen.append(line)
+            if all(line.get(k) == v for k, v in fields.items()):
+                return line
+        raise AssertionError(f"no line with {fields}")
+
+    def send(self, command: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.send("stop")
+            try:
+                self.process.wait(timeout=WAIT)
+            except subprocess.TimeoutExpired:  # pragma: no cover - only if node hangs
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    unique = uuid.uuid4().hex[:12]
+    yield unique
+    forget_realtime_keys(unique)
+
+
+def test_the_page_reconnects_after_a_restart_and_shows_what_it_missed(
+    tmp_path: Path, marker: str
+) -> None:
+    """Connected, then Reconnecting... while the server restarts, then Connected with the missed event."""
+    channel, user = f"page.{marker}", f"u{marker}"
+    with servers(2, tmp_path, realtime={}) as (a, b):
+        page = Page(f"{a.ws}/{channel}/?user={user}")
+        try:
+            backoff = page.expect(kind="backoff")["delays"]
+            assert backoff == [1000, 2000, 4000, 8000, 16000, 30000, 30000]
+            page.expect(kind="status", label="Connected")
+            [first] = b.broadcast(channel, [{"n": 1}])
+            assert page.expect(kind="event")["id"] == first
+            a.kill(signal.SIGTERM)
+            assert page.expect(kind="status", label="Reconnecting...")["code"] == 1012
+            [missed] = b.broadcast(channel, [{"n": 2}])  # during the gap
+            a.start()
+            # The replay comes first, then the server's "subscribed" makes it Connected.
+            event = page.expect(kind="event")
+            assert (event["id"], event["data"]) == (missed, {"n": 2})
+            page.expect(kind="status", label="Connected")
+            assert [line for line in page.seen if line["kind"] == "reset"] == []
+        finally:
+            page.close()
+
+
+def test_a_hidden_page_pauses_and_catches_up_when_shown(
+    tmp_path: Path, marker: str
+) -> None:
+    """Hiding the tab closes the socket (Paused); showing it reconnects and delivers what was missed."""
+    channel, user = f"page.{marker}", f"u{marker}"
+    with servers(1, tmp_path, realtime={}) as (a,):
+        page = Page(f"{a.ws}/{channel}/?user={user}")
+        try:
+            page.expect(kind="status", label="Connected")
+            page.send("hide")
+            page.expect(kind="status", label="Paused")
+            [missed] = a.broadcast(channel, [{"while": "hidden"}])
+            page.send("show")
+            assert page.expect(kind="event")["id"] == missed
+            page.expect(kind="status", label="Connected")
+        finally:
+            page.close()
+
+
+def test_a_refused_page_stops_retrying(tmp_path: Path, marker: str) -> None:
+    """A 4401 (not logged in) ends in Disconnected instead of a reconnect loop."""
+    with servers(1, tmp_path, realtime={}) as (a,):
+        page = Page(f"{a.ws}/page.{marker}/")  # no ?user=: anonymous
+        try:
+            assert page.expect(kind="status", label="Disconnected")["code"] == 4401
+        finally:
+            page.close()

@@ -1,0 +1,180 @@
+"""EventStreamConsumer through Channels' HttpCommunicator, on both layer/engine backends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from channels.testing import HttpCommunicator
+from django.test import override_settings
+
+from django_stability.realtime import abroadcast
+from django_stability.signals import shutdown_started
+from django_stability.state import Engine
+from tests.realtime.conftest import T0, User, sse_app
+from tests.state.conftest import FakeClock
+
+TIMEOUT = 5
+
+
+class Stream:
+    """One SSE request to the driven consumer; ``chunk()`` returns the next body part as text."""
+
+    def __init__(
+        self, channel: str, user: Any, query: str = "", headers: list[Any] | None = None
+    ):
+        suffix = f"?{query}" if query else ""
+        self.comm = HttpCommunicator(
+            sse_app, "GET", f"/sse/{channel}/", headers=headers or []
+        )
+        self.comm.scope["query_string"] = suffix[1:].encode()
+        self.comm.scope["user"] = user
+        self.comm.scope["clock"] = FakeClock(T0)
+        self.ticks: asyncio.Queue[None] = asyncio.Queue()
+        self.comm.scope["ticks"] = self.ticks
+
+    async def start(self) -> dict[str, Any]:
+        await self.comm.send_input({"type": "http.request", "body": b""})
+        start = await self.comm.receive_output(TIMEOUT)
+        assert start["type"] == "http.response.start"
+        return start  # type: ignore[no-any-return]
+
+    async def chunk(self) -> str:
+        body = await self.comm.receive_output(TIMEOUT)
+        assert body["type"] == "http.response.body"
+        return body["body"].decode()  # type: ignore[no-any-return]
+
+    async def open(self) -> str:
+        """Start the stream; return everything up to and including the ``subscribed`` event."""
+        start = await self.start()
+        assert start["status"] == 200
+        text = ""
+        while "event: subscribed" not in text:
+            text += await self.chunk()
+        return text
+
+    async def close(self) -> None:
+        await self.comm.send_input({"type": "http.disconnect"})
+        await self.comm.wait(TIMEOUT)
+
+
+def data_lines(text: str) -> list[Any]:
+    return [
+        json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")
+    ]
+
+
+async def test_the_stream_has_the_proxy_headers_and_a_retry_hint(
+    backend: Engine, channel: str
+) -> None:
+    """The response is text/event-stream, not cached or buffered, and starts with a retry hint."""
+    stream = Stream(channel, User())
+    start = await stream.start()
+    headers = dict(start["headers"])
+    assert headers[b"Content-Type"].startswith(b"text/event-stream")
+    assert headers[b"Cache-Control"] == b"no-cache"
+    assert headers[b"X-Accel-Buffering"] == b"no"
+    first = await stream.chunk()
+    assert first.startswith("retry: ")
+    assert 1000 <= int(first.split()[1]) <= 5000
+    await stream.close()
+
+
+async def test_live_events_are_streamed_with_ids(backend: Engine, channel: str) -> None:
+    """An event broadcast after subscribing arrives as an SSE message carrying its id."""
+    stream = Stream(channel, User())
+    await stream.open()
+    eid = await abroadcast(channel, {"n": 1})
+    assert await stream.chunk() == f'id: {eid}\ndata: {{"n":1}}\n\n'
+    await stream.close()
+
+
+@pytest.mark.parametrize("via", ["header", "query"])
+async def test_resuming_replays_missed_events(
+    backend: Engine, channel: str, via: str
+) -> None:
+    """Last-Event-ID (or ?last_event_id=) replays the missed events once, in order."""
+    first = await abroadcast(channel, {"n": 0})
+    for n in (1, 2):
+        await abroadcast(channel, {"n": n})
+    if via == "header":
+        stream = Stream(
+            channel, User(), headers=[(b"last-event-id", str(first).encode())]
+        )
+    else:
+        stream = Stream(channel, User(), query=f"last_event_id={first}")
+    text = await stream.open()
+    assert [d.get("n") for d in data_lines(text)] == [1, 2, None]
+    assert text.count("id: ") == 2
+    await stream.close()
+
+
+@override_settings(STABILITY_REALTIME={"REPLAY_MAX_EVENTS": 1})
+async def test_an_id_older_than_the_log_gets_a_reset_event(
+    backend: Engine, channel: str
+) -> None:
+    """A Last-Event-ID the log no longer covers yields a reset event carrying the current id."""
+    first = await abroadcast(channel, {"n": 0})
+    await abroadcast(channel, {"n": 1})
+    last = await abroadcast(channel, {"n": 2})
+    stream = Stream(channel, User(), headers=[(b"last-event-id", str(first).encode())])
+    text = await stream.open()
+    assert f"event: reset\nid: {last}\n" in text
+    assert data_lines(text)[0] == {"channel": channel, "last_event_id": last}
+    await stream.close()
+
+
+async def test_keep_alives_are_comments(backend: Engine, channel: str) -> None:
+    """Every heartbeat interval the stream carries a comment line, ignored by EventSource."""
+    stream = Stream(channel, User())
+    await stream.open()
+    stream.ticks.put_nowait(None)
+    assert await stream.chunk() == ": keep-alive\n\n"
+    await stream.close()
+
+
+@pytest.mark.parametrize(
+    ("channel_name", "user", "query", "status", "code"),
+    [
+        ("ok", User(authenticated=False), "", 401, "unauthenticated"),
+        ("private.x", User(), "", 403, "forbidden"),
+        ("bad$", User(), "", 400, "bad_request"),
+        ("ok", User(), "last_event_id=x1", 400, "bad_request"),
+    ],
+)
+async def test_refusals_are_problem_responses(
+    backend: Engine, channel_name: str, user: Any, query: str, status: int, code: str
+) -> None:
+    """Refused subscriptions get the matching HTTP status and a problem+json body."""
+    stream = Stream(channel_name, user, query=query)
+    start = await stream.start()
+    assert start["status"] == status
+    assert dict(start["headers"])[b"Content-Type"] == b"application/problem+json"
+    assert json.loads(await stream.chunk())["code"] == code
+
+
+@override_settings(STABILITY_REALTIME={"MAX_CONNECTIONS_PER_USER": 1})
+async def test_over_the_cap_is_429_with_retry_after(
+    backend: Engine, channel: str
+) -> None:
+    """A second stream for a user capped at one gets 429 and Retry-After."""
+    user = User()
+    first = Stream(channel, user)
+    await first.open()
+    second = Stream(channel, user)
+    start = await second.start()
+    assert start["status"] == 429
+    assert int(dict(start["headers"])[b"Retry-After"]) >= 1
+    await first.close()
+
+
+async def test_shutdown_ends_the_stream(backend: Engine, channel: str) -> None:
+    """shutdown_started ends every open stream so browsers reconnect elsewhere."""
+    stream = Stream(channel, User())
+    await stream.open()
+    await shutdown_started.asend(sender=None)
+    body = await stream.comm.receive_output(TIMEOUT)
+    assert body == {"type": "http.response.body", "body": b"", "more_body": False}
+    await stream.close()
