@@ -20,15 +20,20 @@ from typing import Any
 
 import pytest
 
-from tests.realtime.servers import ROOT, forget_realtime_keys, servers
+import django_stability
+from tests.realtime.servers import forget_realtime_keys, servers
 
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js"),
 ]
 
+# The copy that is installed (the built wheel's under tox), not the source tree's.
 STABILITY_JS = (
-    ROOT / "django_stability" / "static" / "django_stability" / "stability.js"
+    Path(django_stability.__file__).parent
+    / "static"
+    / "django_stability"
+    / "stability.js"
 )
 WAIT = 15.0
 
