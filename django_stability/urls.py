@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from django_stability import views
+from django_stability._dual_urls import dual_path
 
 app_name = "stability"
 
@@ -24,9 +25,17 @@ urlpatterns = [
     ),
     path("metrics", views.metrics, name="metrics"),
     path("health/", views.health.full, name="health"),
-    path("health/live", views.health.live, name="health-live"),
-    path("health/ready", views.health.ready, name="health-ready"),
-    path("health/startup", views.health.startup, name="health-startup"),
+    # Probes: a sync view under WSGI, its async twin under ASGI (no thread hand-off).
+    dual_path("health/live", views.health.live, views.health.alive, name="health-live"),
+    dual_path(
+        "health/ready", views.health.ready, views.health.aready, name="health-ready"
+    ),
+    dual_path(
+        "health/startup",
+        views.health.startup,
+        views.health.astartup,
+        name="health-startup",
+    ),
     path("keepalive", views.keepalive, name="keepalive"),
     path("drafts/", views.drafts, name="drafts"),
     # Anything, slashes and newlines included, so that a bad key gets its 400, not a 404.

@@ -1,12 +1,16 @@
 """``GET stability/health/{live,ready,startup}`` and the full report ``stability/health/``.
 
-The views are sync: under WSGI they wait on the health loop's future, under
-ASGI Django runs them in a thread that does the same, so neither mode pays for
-a new event loop per probe (see :mod:`django_stability.health._loop`).
+Each probe has a sync view, which waits on the health loop's future (WSGI),
+and an async twin, which awaits it (ASGI); the URL patterns pick the one that
+suits the server (``django_stability._dual_urls``), so neither pays for a new
+event loop or a thread hand-off per probe (see
+:mod:`django_stability.health._loop`). The full report is sync only: it
+reads the session user, and it is not on a load balancer's hot path.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import math
 from collections.abc import Callable, Coroutine
@@ -23,7 +27,7 @@ from django_stability.health import _loop
 from django_stability.health._probes import get_probes
 from django_stability.health._runner import CheckResult, Report
 
-__all__ = ["full", "live", "ready", "startup"]
+__all__ = ["alive", "aready", "astartup", "full", "live", "ready", "startup"]
 
 _SAFE = ("GET", "HEAD")
 # The view waits this much longer than a check may take: the run's own overhead.
@@ -64,6 +68,27 @@ def _run(kind: str) -> Report:
         )
 
 
+async def _arun(kind: str) -> Report:
+    probes = get_probes()
+    if (report := probes.peek(kind)) is not None:
+        return report
+    timeout = conf.health_timeout
+    run: Callable[[], Coroutine[Any, Any, Report]] = getattr(probes, kind)
+    try:
+        async with asyncio.timeout(timeout + _GRACE):
+            return await _loop.run_async(run())
+    except TimeoutError:  # only if the health loop itself is blocked
+        detail = f"no answer from the health checks within {timeout + _GRACE:g} s"
+        return Report(
+            "fail", {"probe": CheckResult("fail", (timeout + _GRACE) * 1000, detail)}
+        )
+
+
+def _ready_answer(report: Report) -> HttpResponse:
+    wait = conf.drain_seconds if report.status == "draining" else conf.health_timeout
+    return _answer(report, retry_after=wait)
+
+
 # Read-only whatever the method: exempt so that a POST gets the honest 405, not a CSRF 403.
 @csrf_exempt
 def live(request: HttpRequest) -> HttpResponse:
@@ -84,9 +109,7 @@ def ready(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request)) is not None:
         return refused
-    report = _run("ready")
-    wait = conf.drain_seconds if report.status == "draining" else conf.health_timeout
-    return _answer(report, retry_after=wait)
+    return _ready_answer(_run("ready"))
 
 
 @csrf_exempt
@@ -98,6 +121,37 @@ def startup(request: HttpRequest) -> HttpResponse:
     if (refused := _method_not_allowed(request)) is not None:
         return refused
     return _answer(_run("startup"), retry_after=conf.health_timeout)
+
+
+@csrf_exempt
+async def alive(request: HttpRequest) -> HttpResponse:
+    """The async twin of :func:`live`, which answers under ASGI.
+
+    .. versionadded:: 0.1
+    """
+    return live(request)  # touches nothing that blocks
+
+
+@csrf_exempt
+async def aready(request: HttpRequest) -> HttpResponse:
+    """The async twin of :func:`ready`, which answers under ASGI.
+
+    .. versionadded:: 0.1
+    """
+    if (refused := _method_not_allowed(request)) is not None:
+        return refused
+    return _ready_answer(await _arun("ready"))
+
+
+@csrf_exempt
+async def astartup(request: HttpRequest) -> HttpResponse:
+    """The async twin of :func:`startup`, which answers under ASGI.
+
+    .. versionadded:: 0.1
+    """
+    if (refused := _method_not_allowed(request)) is not None:
+        return refused
+    return _answer(await _arun("startup"), retry_after=conf.health_timeout)
 
 
 def _authorized(request: HttpRequest) -> HttpResponse | None:
