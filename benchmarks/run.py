@@ -17,11 +17,13 @@ Each benchmark owns the text between ``<!-- bench:NAME:begin -->`` and
 - ``purge`` (``benchmarks/purge.py``): a script like those, against
   PostgreSQL (``STABILITY_BENCH_POSTGRES_URL``, default the test suite's
   server), where it creates and drops a database of its own.
+- ``realtime`` (``benchmarks/realtime.py``): a script like ``state``, on
+  Redis; it starts one uvicorn process per stack it compares.
 
 Usage: ``python benchmarks/run.py [--seconds 90] [--check] [--render-only]
 [--only NAME]``; ``--check`` exits 1 when a target is missed, ``--render-only``
 rewrites the middleware section from the last saved results without measuring,
-``--only`` runs one benchmark (``middleware``, ``health`` or a script's name: ``state``, ``breaker``, ``ratelimit``).
+``--only`` runs one benchmark (``middleware``, ``health`` or a script's name: ``state``, ``breaker``, ``ratelimit``, ``purge``, ``realtime``).
 """
 
 from __future__ import annotations
@@ -112,6 +114,12 @@ SCRIPTS = {
         "purge.py",
         "Purging expired drafts: purge_drafts against clearsessions",
         "PostgreSQL on the loopback interface, one run",
+    ),
+    "realtime": (
+        "realtime.py",
+        "Realtime: memory per idle connection and broadcast latency",
+        "uvicorn per stack, Redis on the loopback interface, clients in one process; "
+        "a plain Channels consumer and django-eventstream from the bench group; one run",
     ),
 }
 # The server each script needs (given as its first argument); Redis unless listed.
