@@ -15,8 +15,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -137,10 +138,12 @@ class Server:
         self.process = None
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """A migrated example project with one user, serving on a free loopback port."""
-    server = Server(tmp_path)
+S = TypeVar("S", bound=Server)
+
+
+@contextmanager
+def serving(server: S) -> Iterator[S]:
+    """Migrate ``server``'s project, create the test user, start it; stop it afterwards."""
     server.manage("migrate", "--noinput")
     server.manage(
         "createsuperuser",
@@ -155,6 +158,13 @@ def server(tmp_path: Path) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A migrated example project with one user, serving on a free loopback port."""
+    with serving(Server(tmp_path)) as started:
+        yield started
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ROOT, STARTUP, WAIT, Server, log_in
+from tests.browser.conftest import ROOT, STARTUP, WAIT, Server, log_in, serving
 from tests.fixtures.redis_server import RedisServer
 
 # uvicorn closes open sockets on SIGTERM; an SSE stream would hold it this long at most.
@@ -75,20 +75,8 @@ def live(tmp_path: Path, redis_server: RedisServer) -> Iterator[Uvicorn]:
     server = Uvicorn(tmp_path)
     server.env["REDIS_URL"] = redis_server.url
     server.env["RATELIMIT"] = "off"  # the reconnects are not what this test is about
-    server.manage("migrate", "--noinput")
-    server.manage(
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        "writer",
-        "--email",
-        "w@example.com",
-    )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    with serving(server) as started:
+        yield started
 
 
 def test_a_note_saved_while_the_server_restarts_shows_up_after_reconnecting(
