@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
-import uuid
-
 import pytest
 
 from django_stability.breakers import CircuitOpenError, _overrides, breaker, operate
 from django_stability.models import Breaker
 from django_stability.testing import force_breaker, reset_breakers
-
-_serial = itertools.count()
+from tests.breakers.names import fresh
 
 
 class Boom(Exception):
     """The protected dependency failed."""
-
-
-def fresh() -> str:
-    """A breaker name no other test uses (breakers are process-global)."""
-    return f"testing-{next(_serial)}-{uuid.uuid4().hex[:8]}"
 
 
 def boom() -> None:
@@ -49,12 +40,12 @@ def no_database(monkeypatch: pytest.MonkeyPatch) -> DatabaseGuard:
 def test_the_guard_catches_a_database_read():
     """A breaker's first read would consult the database: the guard of these tests fails it."""
     with pytest.raises(AssertionError, match="read the database"):
-        breaker(fresh()).snapshot()
+        breaker(fresh("testing")).snapshot()
 
 
 def test_forced_open_refuses_calls_and_is_released_after():
     """Inside ``with force_breaker(name, "open")`` calls are refused; after it they pass again."""
-    name = fresh()
+    name = fresh("testing")
     with force_breaker(name, "open") as forced:
         assert forced.name == name
         assert breaker(name).state == "open"
@@ -68,7 +59,7 @@ def test_forced_open_refuses_calls_and_is_released_after():
 
 def test_forced_closed_lets_failures_through_without_opening(settings):
     """A breaker forced closed stays closed whatever fails, and counts from zero after."""
-    name = fresh()
+    name = fresh("testing")
     settings.STABILITY_BREAKERS = {name: {"failure_threshold": 1}}
     with force_breaker(name, "closed"):
         for _ in range(3):
@@ -86,7 +77,7 @@ def test_forced_closed_lets_failures_through_without_opening(settings):
 
 def test_decorates_a_sync_function():
     """As a decorator of a sync function the breaker is forced while it runs, and only then."""
-    name = fresh()
+    name = fresh("testing")
 
     @force_breaker(name, "open")
     def inside() -> str:
@@ -100,7 +91,7 @@ def test_decorates_a_sync_function():
 
 async def test_decorates_an_async_function_and_works_with_async_with():
     """Async functions and ``async with`` force the breaker through the async path."""
-    name = fresh()
+    name = fresh("testing")
 
     @force_breaker(name, "open")
     async def inside() -> str:
@@ -121,7 +112,7 @@ async def test_decorates_an_async_function_and_works_with_async_with():
 
 def test_nested_forces_put_back_the_state_they_found():
     """An inner force restores the outer forced state, the outer one releases."""
-    name = fresh()
+    name = fresh("testing")
     with force_breaker(name, "open"):
         with force_breaker(name, "closed"):
             assert breaker(name).snapshot().forced == "closed"
@@ -132,7 +123,7 @@ def test_nested_forces_put_back_the_state_they_found():
 
 def test_one_instance_can_be_entered_twice():
     """Re-entering one force_breaker object keeps a stack of what each entry found."""
-    name = fresh()
+    name = fresh("testing")
     forced = force_breaker(name, "closed")
     with forced, forced:
         assert breaker(name).snapshot().forced == "closed"
@@ -141,7 +132,7 @@ def test_one_instance_can_be_entered_twice():
 
 def test_exceptions_still_restore():
     """The forced state ends even when the block raises."""
-    name = fresh()
+    name = fresh("testing")
     with pytest.raises(Boom), force_breaker(name, "open"):
         raise Boom
     assert breaker(name).state == "closed"
@@ -151,7 +142,7 @@ def test_exceptions_still_restore():
 def test_other_states_are_refused(state):
     """Only "open" and "closed" can be forced."""
     with pytest.raises(ValueError, match="forces 'open' or 'closed'"):
-        force_breaker(fresh(), state)
+        force_breaker(fresh("testing"), state)
 
 
 def test_bad_names_are_refused_at_once():
@@ -162,7 +153,7 @@ def test_bad_names_are_refused_at_once():
 
 def test_reset_breakers_closes_and_clears_every_breaker(settings, no_database):
     """reset_breakers() releases forced states and clears counters of configured and used breakers."""
-    used, configured = fresh(), fresh()
+    used, configured = fresh("testing"), fresh("testing")
     settings.STABILITY_BREAKERS = {configured: {"failure_threshold": 1}}
     no_database.allowed = True  # a first use reads the database, as in production
     breaker(used).command("open")
@@ -184,7 +175,7 @@ def test_reset_breakers_closes_and_clears_every_breaker(settings, no_database):
 def test_helpers_leave_the_database_alone(monkeypatch):
     """An operator's persisted forced state is neither read nor changed by the helpers."""
     monkeypatch.undo()  # operate() may use the database here
-    name = fresh()
+    name = fresh("testing")
     operate(name, "open")
     with force_breaker(name, "closed"):
         assert breaker(name).state == "closed"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -18,25 +17,19 @@ from django_stability.breakers._store import keys_for
 from django_stability.models import Breaker
 from django_stability.state import get_engine
 from tests import services
+from tests.breakers.names import configured, fresh
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/django_stability/breaker/"
-_serial = itertools.count()
-
-
-def fresh() -> str:
-    """A breaker name no other test uses (breakers are process-global)."""
-    return f"admin-{next(_serial)}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
 def name(settings: Any) -> Iterator[str]:
     """A configured breaker of this test's own (no database row), released afterwards."""
-    found = fresh()
-    settings.STABILITY_BREAKERS = {found: {"failure_threshold": 2, "minimum_calls": 1}}
-    yield found
-    breaker(found).command("release")
+    yield from configured(
+        settings, "admin", {"failure_threshold": 2, "minimum_calls": 1}
+    )
 
 
 def staff_client(django_user_model: Any, *codenames: str) -> tuple[Client, Any]:
@@ -72,7 +65,7 @@ def cells_of(response: Any, name: str) -> list[str]:
 
 def test_lists_every_breaker_with_live_state(admin_client, name, settings):
     """Configured and used breakers are listed without database rows, with state and counts."""
-    used, tripped = fresh(), fresh()
+    used, tripped = fresh("admin"), fresh("admin")
     settings.STABILITY_BREAKERS = {
         **settings.STABILITY_BREAKERS,
         tripped: {"failure_threshold": 1},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,11 +15,11 @@ from django.test import AsyncClient, Client
 
 from django_stability.breakers import breaker
 from django_stability.models import Breaker
+from tests.breakers.names import configured, fresh
 from tests.http_modes import MODES, fetch
 
 pytestmark = pytest.mark.django_db
 
-_serial = itertools.count()
 
 BREAKER_KEYS = {
     "name",
@@ -37,18 +36,10 @@ BREAKER_KEYS = {
 CSRF_SECRET = "a" * 32  # a valid unmasked CSRF secret: 32 alphanumerics
 
 
-def fresh() -> str:
-    """A breaker name no other test uses (breakers are process-global)."""
-    return f"views-{next(_serial)}-{uuid.uuid4().hex[:8]}"
-
-
 @pytest.fixture
 def name(settings: Any) -> Iterator[str]:
     """A configured breaker of this test's own, released afterwards."""
-    found = fresh()
-    settings.STABILITY_BREAKERS = {found: {"failure_threshold": 3}}
-    yield found
-    breaker(found).command("release")
+    yield from configured(settings, "views", {"failure_threshold": 3})
 
 
 def user_with(django_user_model: Any, *codenames: str, staff: bool = True) -> Any:
@@ -121,7 +112,7 @@ def problem(response: Any, status: int, code: str) -> dict[str, Any]:
 @pytest.mark.parametrize("mode", MODES)
 def test_list_shows_configured_and_used_breakers(mode, name, viewer):
     """GET breakers/ lists every configured and every used breaker, each as breaker JSON."""
-    used = fresh()
+    used = fresh("views")
     breaker(used).call(lambda: None)
     response = call(mode, "get", "/stability/breakers/", user=viewer)
     assert response.status_code == 200

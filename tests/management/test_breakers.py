@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -22,26 +20,18 @@ from django_stability.breakers import breaker
 from django_stability.models import Breaker
 from django_stability.state import get_engine
 from tests import services
+from tests.breakers.names import configured, fresh
 from tests.logcapture import capture_logs
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-_serial = itertools.count()
-
-
-def fresh() -> str:
-    """A breaker name no other test uses (breakers are process-global)."""
-    return f"cmd-{next(_serial)}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
 def name(settings: Any) -> Iterator[str]:
     """A configured breaker of this test's own, released afterwards."""
-    found = fresh()
-    settings.STABILITY_BREAKERS = {found: {"failure_threshold": 2, "minimum_calls": 1}}
-    yield found
-    breaker(found).command("release")
+    yield from configured(settings, "cmd", {"failure_threshold": 2, "minimum_calls": 1})
 
 
 def run(*args: str) -> str:
@@ -204,7 +194,7 @@ def _forget_keys(name: str) -> None:
 @pytest.mark.parametrize("how", ["command", "admin"])
 def test_a_forced_state_is_seen_by_another_process(how, request):
     """A breaker forced open here (command or admin) is listed as forced open by manage.py in a second process."""
-    name = fresh()
+    name = fresh("cmd")
     breakers = {name: {"failure_threshold": 5}}
     try:
         with override_settings(

@@ -1,0 +1,25 @@
+"""Breaker names of a test's own: breakers are process-global, so tests must not share them."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django_stability.breakers import breaker
+
+_serial = itertools.count()
+
+
+def fresh(prefix: str) -> str:
+    """A breaker name no other test uses."""
+    return f"{prefix}-{next(_serial)}-{uuid.uuid4().hex[:8]}"
+
+
+def configured(settings: Any, prefix: str, options: Mapping[str, Any]) -> Iterator[str]:
+    """For a fixture: a fresh breaker configured with ``options``, released afterwards."""
+    found = fresh(prefix)
+    settings.STABILITY_BREAKERS = {found: dict(options)}
+    yield found
+    breaker(found).command("release")
