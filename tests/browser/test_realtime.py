@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from tests.browser.conftest import ROOT, STARTUP, WAIT, Server, log_in, serving
 from tests.fixtures.redis_server import RedisServer
+from tests.realtime.servers import uvicorn_command
 
 # uvicorn closes open sockets on SIGTERM; an SSE stream would hold it this long at most.
 GRACE = 2
@@ -26,24 +26,12 @@ class Uvicorn(Server):
         self.env.update(env)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
+                uvicorn_command(
                     "tests.browser._asgi:application",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--ws",
-                    "websockets-sansio",
-                    "--lifespan",
-                    "off",
+                    self.port,
                     "--timeout-graceful-shutdown",
                     str(GRACE),
-                    "--log-level",
-                    "warning",
-                ],
+                ),
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

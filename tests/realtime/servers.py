@@ -21,6 +21,18 @@ from tests import services
 from tests.fixtures.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def uvicorn_command(app: str, port: int, *options: str) -> list[str]:
+    """``python -m uvicorn APP`` on loopback ``port``, as every realtime test server runs it."""
+    return [
+        sys.executable, "-m", "uvicorn", app,
+        "--host", "127.0.0.1", "--port", str(port),
+        "--ws", "websockets-sansio", "--lifespan", "off", "--log-level", "warning",
+        *options,
+    ]  # fmt: skip
+
+
 STARTUP_TIMEOUT = 20.0
 
 
@@ -40,22 +52,7 @@ class Server:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "tests.realtime._server:application",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--ws",
-                    "websockets-sansio",
-                    "--lifespan",
-                    "off",
-                    "--log-level",
-                    "warning",
-                ],
+                uvicorn_command("tests.realtime._server:application", self.port),
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
