@@ -1,6 +1,7 @@
 """ASGI entry point: ``uvicorn example_project.asgi:application`` (from the repository root).
 
-HTTP goes to Django, except the server-sent events stream; WebSocket connections go through Channels' routing, with the
+The health probes are answered in front of everything (``with_health_probes``);
+other HTTP goes to Django, except the server-sent events stream; WebSocket connections go through Channels' routing, with the
 session user resolved (``AuthMiddlewareStack``) and the Origin checked against
 ``ALLOWED_HOSTS``. The routes live in ``example_project.routing``.
 """
@@ -21,16 +22,20 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from django_stability.health import with_health_probes  # noqa: E402
 from example_project.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        # The SSE stream first (it outlives a Django response), Django for the rest.
-        "http": AuthMiddlewareStack(
-            URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)])  # type: ignore[arg-type]  # an ASGI app, which Channels routes
-        ),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
+# The probes first: answered before Channels and Django (see the health docs).
+application = with_health_probes(
+    ProtocolTypeRouter(
+        {
+            # The SSE stream first (it outlives a Django response), Django for the rest.
+            "http": AuthMiddlewareStack(
+                URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)])  # type: ignore[arg-type]  # an ASGI app, which Channels routes
+            ),
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
 )

@@ -9,6 +9,7 @@ second. See ``docs/health.rst``.
 
 from __future__ import annotations
 
+from django_stability.health._asgi import with_health_probes
 from django_stability.health._drain import (
     DrainState,
     drain_state,
@@ -55,6 +56,7 @@ __all__ = [
     "set_drain",
     "start_local_drain",
     "stop_local_drain",
+    "with_health_probes",
     "use_probes",
     "with_graceful_shutdown",
 ]

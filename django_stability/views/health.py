@@ -27,7 +27,16 @@ from django_stability.health import _loop
 from django_stability.health._probes import get_probes
 from django_stability.health._runner import CheckResult, Report
 
-__all__ = ["alive", "aready", "astartup", "full", "live", "ready", "startup"]
+__all__ = [
+    "alive",
+    "aready",
+    "astartup",
+    "full",
+    "live",
+    "probe_response",
+    "ready",
+    "startup",
+]
 
 _SAFE = ("GET", "HEAD")
 # The view waits this much longer than a check may take: the run's own overhead.
@@ -123,6 +132,18 @@ def startup(request: HttpRequest) -> HttpResponse:
     return _answer(_run("startup"), retry_after=conf.health_timeout)
 
 
+async def probe_response(kind: str) -> HttpResponse:
+    """The answer of probe ``kind`` (``"live"``, ``"ready"`` or ``"startup"``) to a GET.
+
+    .. versionadded:: 0.1
+    """
+    if kind == "live":
+        return _answer(Report("ok", {}), retry_after=0)
+    if kind == "ready":
+        return _ready_answer(await _arun("ready"))
+    return _answer(await _arun("startup"), retry_after=conf.health_timeout)
+
+
 @csrf_exempt
 async def alive(request: HttpRequest) -> HttpResponse:
     """The async twin of :func:`live`, which answers under ASGI.
@@ -140,7 +161,7 @@ async def aready(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request)) is not None:
         return refused
-    return _ready_answer(await _arun("ready"))
+    return await probe_response("ready")
 
 
 @csrf_exempt
@@ -151,7 +172,7 @@ async def astartup(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request)) is not None:
         return refused
-    return _answer(await _arun("startup"), retry_after=conf.health_timeout)
+    return await probe_response("startup")
 
 
 def _authorized(request: HttpRequest) -> HttpResponse | None:

@@ -11,4 +11,5 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
 from example_project.asgi import application as project
 
-application = ASGIStaticFilesHandler(project)
+# Typed for Django's handler, it wraps any ASGI application.
+application = ASGIStaticFilesHandler(project)  # type: ignore[arg-type]

@@ -17,3 +17,7 @@ if os.environ.get("STABILITY_TEST_SIGTERM"):
 
     announce_shutdown()
     application = with_graceful_shutdown(application)
+if os.environ.get("STABILITY_TEST_PROBES"):
+    from django_stability.health import with_health_probes
+
+    application = with_health_probes(application)
