@@ -8,13 +8,22 @@ that local count stand (fail open) or refuses the request (fail closed).
 
 Counts use wall-clock time (``time.time``): windows must line up across
 processes and hosts, which a monotonic clock does not do.
+
+A client refused once stays refused until its window ends, in every window
+kind the engine counts (fixed windows: a count only grows until the window
+ends). So each process remembers, per engine, the counters it has seen over
+their limit and when their window ends, and answers their further hits
+without a round trip: a client hammering past its limit costs Redis one
+command per process per window, not one per request.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -134,16 +143,76 @@ def ip_value(address: str) -> str:
     return str(network)
 
 
+#: Most counters one process remembers as over their limit, per engine.
+MAX_REMEMBERED: Final = 10_000
+
+
+class _OverLimit:
+    """Counters known to be over their limit, with the end of their window (one engine's)."""
+
+    def __init__(self) -> None:
+        self._ends: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, now: float) -> float | None:
+        end = self._ends.get(key)
+        return end if end is not None and now < end else None
+
+    def remember(self, key: str, end: float, now: float) -> None:
+        with self._lock:
+            ends = self._ends
+            if len(ends) >= MAX_REMEMBERED:
+                for old in [k for k, e in ends.items() if e <= now]:
+                    del ends[old]
+                while len(ends) >= MAX_REMEMBERED:  # still full: forget the oldest
+                    del ends[next(iter(ends))]
+            ends[key] = end
+
+
+_over_limit: weakref.WeakKeyDictionary[Engine, _OverLimit] = weakref.WeakKeyDictionary()
+_over_limit_lock = threading.Lock()
+
+
+def _known(engine: Engine) -> _OverLimit:
+    known = _over_limit.get(engine)
+    if known is None:
+        with _over_limit_lock:
+            known = _over_limit.setdefault(engine, _OverLimit())
+    return known
+
+
+def _counted(
+    known: _OverLimit,
+    engine: Engine,
+    rate: Rate,
+    key: str,
+    now: float,
+    reply: tuple[int, float],
+) -> Usage:
+    hits, reset_in = reply
+    usage = Usage(rate.count, hits, reset_in, shared=engine.healthy)
+    if usage.limited and usage.shared:
+        known.remember(key, now + reset_in, now)
+    return usage
+
+
 def hit(engine: Engine, rate: Rate, key: str, now: float) -> Usage:
-    """Count one hit on ``key``: one atomic engine round trip."""
-    hits, reset_in = engine.incr(key, now=now, window=rate.seconds)
-    return Usage(rate.count, hits, reset_in, shared=engine.healthy)
+    """Count one hit on ``key``: one atomic engine round trip, none once it is known over the limit."""
+    known = _known(engine)
+    if (end := known.get(key, now)) is not None:
+        return Usage(rate.count, rate.count + 1, end - now)
+    return _counted(
+        known, engine, rate, key, now, engine.incr(key, now=now, window=rate.seconds)
+    )
 
 
 async def ahit(engine: Engine, rate: Rate, key: str, now: float) -> Usage:
     """The async twin of :func:`hit`."""
-    hits, reset_in = await engine.aincr(key, now=now, window=rate.seconds)
-    return Usage(rate.count, hits, reset_in, shared=engine.healthy)
+    known = _known(engine)
+    if (end := known.get(key, now)) is not None:
+        return Usage(rate.count, rate.count + 1, end - now)
+    reply = await engine.aincr(key, now=now, window=rate.seconds)
+    return _counted(known, engine, rate, key, now, reply)
 
 
 def refusal(
