@@ -174,12 +174,20 @@ class Engine(BuiltinOps):
         keys, encoded = check_keys(keys), encode_args(args)
         backend = self._redis
         if backend is not None and (probe := self._availability.admit()) is not None:
-            with self._attempt(probe) as attempt:
-                attempt.reply = backend.run(
-                    op, [self.key_prefix + key for key in keys], encoded
-                )
-            if attempt.done:
-                return op.decode(attempt.reply)
+            prefixed = [self.key_prefix + key for key in keys]
+            if not probe:
+                # The hot path, inline: what _attempt() does for a call that is no probe.
+                try:
+                    reply = backend.run(op, prefixed, encoded)
+                except self._outage_errors as exc:
+                    self._availability.failed(exc, False)
+                else:
+                    return op.decode(reply)
+            else:
+                with self._attempt(probe) as attempt:
+                    attempt.reply = backend.run(op, prefixed, encoded)
+                if attempt.done:
+                    return op.decode(attempt.reply)
         return op.decode(self.memory.run(op, keys, encoded))
 
     @contextmanager
