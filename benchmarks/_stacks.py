@@ -92,6 +92,27 @@ STACKS = [
         apps=("django_guid", "django_structlog", "django_prometheus"),
     ),
     Stack(
+        "ours_core",
+        "default + django-stability without rate limiting",
+        _default_with(
+            first=(OUR_CORRELATION, OUR_ACCESS_LOG),
+            last=(OUR_CACHE, OUR_PROBLEM),
+        ),
+        logging="ours",
+        apps=("django_stability",),
+    ),
+    Stack(
+        "peers_core",
+        "default + django-guid + django-structlog + ConditionalGet",
+        _default_with(
+            first=(GUID,),
+            after_session=(CONDITIONAL_GET,),
+            last=(STRUCTLOG,),
+        ),
+        logging="peers",
+        apps=("django_guid", "django_structlog"),
+    ),
+    Stack(
         "ours_correlation",
         "CorrelationIdMiddleware",
         _default_with(first=(OUR_CORRELATION,)),

@@ -91,9 +91,7 @@ def middleware_section(args: argparse.Namespace) -> tuple[str, bool]:
         result = middleware.run(args.seconds)
         RESULTS.mkdir(parents=True, exist_ok=True)
         saved.write_text(json.dumps({"facts": facts, **result}, indent=1))
-    met = all(
-        middleware.verdict(result["summary"], mode)[1] for mode in middleware.MODES
-    )
+    met = middleware.verdicts(result["summary"])
     return middleware.markdown(result, facts), met
 
 
