@@ -120,7 +120,7 @@ def lost_writes(result: Result) -> list[str]:
         versions = [v for v, _ in acked]
         if len(set(versions)) != len(versions) or versions != sorted(versions):
             lost.append(
-                f"{key}: versions acknowledged out of order or twice: {versions}"
+                f"{key}: versions acknowledged out of order or twice: {versions[:12]}..."
             )
         version, n = acked[-1]
         stored = result.stored.get(key)
