@@ -80,7 +80,8 @@ def figures(result: Result) -> str:
         f"- Events delivered to {len(result.subscribers)} subscribers: {delivered(result)} "
         f"over {sum(s.connections for s in result.subscribers)} connections; "
         f"{sum(len(s.resets) for s in result.subscribers)} resets, "
-        f"{excused} events covered by a reset after Redis lost its data, {lost} missing otherwise.",
+        f"{excused} events covered by a reset after Redis lost its data; "
+        f"{lost} subscribers missing acknowledged events.",
         f"- Draft saves acknowledged: {sum(len(v) for v in result.record.acked.values())}; "
         f"lost: {lost_writes(result)}.",
         f"- PostgreSQL client connections at the end: {result.connections} "
