@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench wheel clean
+.PHONY: demo test soak lint docs bench wheel clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=python3.x"; exit 1; }
@@ -22,6 +22,13 @@ test: $(STAMP)
 	PYTHONDEVMODE=1 $(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m coverage combine --quiet
 	$(BIN)/python -m coverage report --fail-under=95
+
+# The full soak (about 8 minutes): faults repeated for STABILITY_SOAK_SECONDS, figures
+# printed and written to docs/reliability.md. CI runs a one-round version (.ci/run).
+SOAK_SECONDS ?= 420
+soak: $(STAMP)
+	STABILITY_SOAK_SECONDS=$(SOAK_SECONDS) STABILITY_SOAK_REPORT=docs/reliability.md \
+		$(BIN)/python -m pytest tests/system -m soak -p no:randomly $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,9 +1,15 @@
 """ASGI entry point: ``uvicorn example_project.asgi:application`` (from the repository root).
 
-The health probes are answered in front of everything (``with_health_probes``);
-other HTTP goes to Django, except the server-sent events stream; WebSocket connections go through Channels' routing, with the
-session user resolved (``AuthMiddlewareStack``) and the Origin checked against
-``ALLOWED_HOSTS``. The routes live in ``example_project.routing``.
+The health probes are answered in front of everything (``with_health_probes``).
+Other HTTP goes to Django, except the server-sent events stream; the stream and
+WebSocket connections go through Channels' routing, with the session user
+resolved (``AuthMiddlewareStack``) and, for WebSockets, the Origin checked
+against ``ALLOWED_HOSTS``. The routes live in ``example_project.routing``.
+
+Only the stream is wrapped in ``AuthMiddlewareStack``: it reads the session
+from the database before any Django middleware runs, so around every other
+request a database outage would escape as the server's bare 500 instead of
+Django's answer (a 503 problem from the open database breaker).
 """
 
 from __future__ import annotations
@@ -17,22 +23,30 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
 # Django must be set up (apps loaded) before anything imports models: keep this first.
 django_asgi_app = get_asgi_application()
 
+from typing import Any  # noqa: E402
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import re_path  # noqa: E402
 
 from django_stability.health import with_health_probes  # noqa: E402
 from example_project.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
+
+_events = AuthMiddlewareStack(URLRouter(http_urlpatterns))
+EVENTS_PREFIX = "/stability/events/"
+
+
+async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The SSE stream (it outlives a Django response) through Channels, Django for the rest."""
+    app = _events if scope["path"].startswith(EVENTS_PREFIX) else django_asgi_app
+    await app(scope, receive, send)
+
 
 # The probes first: answered before Channels and Django (see the health docs).
 application = with_health_probes(
     ProtocolTypeRouter(
         {
-            # The SSE stream first (it outlives a Django response), Django for the rest.
-            "http": AuthMiddlewareStack(
-                URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)])  # type: ignore[arg-type]  # an ASGI app, which Channels routes
-            ),
+            "http": http,
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
             ),
