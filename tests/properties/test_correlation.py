@@ -15,9 +15,26 @@ from django_stability.middleware import CorrelationIdMiddleware
 from tests.properties import PROPERTY
 
 SAFE = frozenset(string.ascii_letters + string.digits + "._:-")
-valid_ids = st.text(alphabet=sorted(SAFE), min_size=1, max_size=128)
-# Anything a header can carry (WSGI gives latin-1 text), plus the odd non-latin-1 text.
-anything = st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=255)))
+
+
+def _of_length(low: int, high: int) -> st.SearchStrategy[str]:
+    """Safe-charset text of a length drawn from [low, high]: the boundary cases."""
+    return st.integers(low, high).flatmap(
+        lambda n: st.text(alphabet=sorted(SAFE), min_size=n, max_size=n)
+    )
+
+
+valid_ids = st.one_of(
+    st.text(alphabet=sorted(SAFE), min_size=1, max_size=128), _of_length(126, 128)
+)
+# Anything a header can carry (WSGI gives latin-1 text), plus the odd non-latin-1 text,
+# and safe text just around the length bound.
+anything = st.one_of(
+    st.text(),
+    st.text(alphabet=st.characters(max_codepoint=255)),
+    _of_length(0, 2),
+    _of_length(126, 130),
+)
 
 
 def _is_uuid4(value: str) -> bool:
