@@ -1,7 +1,7 @@
 """The example project under a real uvicorn process, with three callers to fuzz it as.
 
 The project runs production-like (DEBUG off, so no traceback could leak into an
-answer) on its own SQLite file, with the rate limit off so that a run is
+answer) on its own PostgreSQL database (pooled, as in production), with the rate limit off so that a run is
 deterministic and the metrics token set so that ``metrics`` and the full health
 report are reachable with a bearer token.
 """
@@ -62,7 +62,7 @@ class Caller:
 class ExampleServer:
     """``uvicorn example_project.asgi:application`` on a free loopback port."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, database_url: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "server.log"
@@ -70,7 +70,7 @@ class ExampleServer:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "example_project.settings",
             "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": f"sqlite:///{tmp / 'fuzz.sqlite3'}",
+            "DATABASE_URL": database_url,
             "DEBUG": "0",
             "HTTPS": "0",
             "SECRET_KEY": "fuzz-test-secret-key-not-for-production-0123456789",

@@ -34,6 +34,8 @@ from tests.fuzz._server import Caller, ExampleServer
 from tests.test_openapi import DOCUMENT
 
 # Per operation and caller; STABILITY_FUZZ_EXAMPLES raises it for a longer hunt.
+pytestmark = pytest.mark.postgres
+
 EXAMPLES = int(os.environ.get("STABILITY_FUZZ_EXAMPLES", "25"))
 SCHEMA = schemathesis.openapi.from_path(str(DOCUMENT))
 
