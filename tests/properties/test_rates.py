@@ -82,7 +82,13 @@ def test_an_upper_case_unit_is_refused(count: int, unit: str) -> None:
 
 
 @PROPERTY
-@given(st.text(max_size=20))
+@given(
+    st.one_of(
+        st.text(max_size=20),
+        # Near misses of the grammar: signs, spaces, case, units and digits mixed up.
+        st.from_regex(r"[0-9 +-]{0,3}/[0-9 ]{0,3}[smhdSMHDx ]{0,2}", fullmatch=True),
+    )
+)
 def test_any_text_parses_to_a_positive_rate_or_raises_a_value_error(text: str) -> None:
     """Nothing in between: a Rate of at least one event per at least one second, or ValueError."""
     try:
