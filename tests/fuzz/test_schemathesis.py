@@ -83,11 +83,31 @@ def _get(server: ExampleServer, caller: Caller, path: str) -> tuple[int, Any]:
     return response.status_code, body
 
 
+def seed(server: ExampleServer, caller: Caller, case: Any) -> None:
+    """Store a draft under the key a write is about to use, so that the write meets one.
+
+    The generated ``version`` is then mostly stale: the 409 path, which must
+    keep the stored draft as it was, is exercised as often as the happy one.
+    """
+    response = requests.put(
+        server.base + case.formatted_path,
+        json={"data": {"seeded": case.formatted_path}},
+        cookies=caller.cookies,
+        headers=caller.headers,
+        timeout=TIMEOUT,
+    )
+    assert response.status_code in (200, 400), response.text  # 400: a bad key
+
+
 def stored(server: ExampleServer, caller: Caller, case: Any) -> Any:
     """What a write by ``case`` could change, read back through the API."""
     path = case.formatted_path
     if case.operation.label.endswith("/stability/drafts/{key}"):
-        return _get(server, caller, path) if "sessionid" in caller.cookies else None
+        if "sessionid" not in caller.cookies:
+            return None
+        if case.method in ("PUT", "DELETE") and before_is_seeded(case):
+            seed(server, caller, case)
+        return _get(server, caller, path)
     if case.operation.label == "POST /stability/breakers/{name}/{action}":
         staff = server.callers["staff"]
         status, body = _get(server, staff, "/stability/breakers/")
@@ -95,6 +115,12 @@ def stored(server: ExampleServer, caller: Caller, case: Any) -> Any:
             (b["name"], b["state"], b["forced"]) for b in body["breakers"]
         )
     return None
+
+
+def before_is_seeded(case: Any) -> bool:
+    """Half the writes (by a stable hash of the path) meet a stored draft, half meet none."""
+    path: str = case.formatted_path
+    return sum(path.encode()) % 2 == 0
 
 
 def restore(server: ExampleServer, case: Any, response: Any) -> None:
@@ -115,16 +141,26 @@ def restore(server: ExampleServer, case: Any, response: Any) -> None:
         assert answer.status_code == 200, answer.text
 
 
+def _after(server: ExampleServer, caller: Caller, case: Any) -> Any:
+    if case.operation.label.endswith("/stability/drafts/{key}"):
+        return _get(server, caller, case.formatted_path)
+    return stored(server, caller, case)
+
+
 def check_write(
     server: ExampleServer, caller: Caller, case: Any, before: Any, response: Any
 ) -> None:
     """A refused request stored nothing; an accepted draft write stored what it answered."""
     if before is None:
         return
-    after = stored(server, caller, case)
+    after = _after(server, caller, case)
     status = response.status_code
     if 400 <= status < 500:
         assert after == before, f"a {status} answer changed what is stored"
+        if status == 409 and response.json()["code"] == "draft_conflict":
+            assert (
+                response.json()["draft"] == after[1]
+            )  # the conflict shows what is stored
     elif case.method == "PUT" and status == 200:
         assert after == (200, response.json())
     elif case.method == "DELETE" and status == 204:
