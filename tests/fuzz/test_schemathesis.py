@@ -4,7 +4,8 @@ Each operation is fuzzed as three callers (anonymous, a normal user, staff)
 with requests generated from the document, valid ones and invalid ones. Every
 answer must be documented: no 5xx, a documented status, content type, body
 and headers. A refused write must store nothing: a draft keeps its content
-and version, a breaker its state. The run is deterministic (derandomized) and
+and version, a breaker its state. Half the draft writes first find a draft
+stored under their key, so that stale versions meet a real one. The run is deterministic (derandomized) and
 bounded by ``EXAMPLES`` per operation and caller.
 """
 
@@ -33,9 +34,9 @@ from schemathesis.specs.openapi.checks import (
 from tests.fuzz._server import Caller, ExampleServer
 from tests.test_openapi import DOCUMENT
 
-# Per operation and caller; STABILITY_FUZZ_EXAMPLES raises it for a longer hunt.
 pytestmark = pytest.mark.postgres
 
+# Per operation and caller; STABILITY_FUZZ_EXAMPLES raises it for a longer hunt.
 EXAMPLES = int(os.environ.get("STABILITY_FUZZ_EXAMPLES", "25"))
 SCHEMA = schemathesis.openapi.from_path(str(DOCUMENT))
 
