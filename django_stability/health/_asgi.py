@@ -8,9 +8,11 @@ three probe paths of the URLconf and answers them itself, from the same
 probe runs as the views (same JSON, statuses and headers), and hands
 everything else, the probes' other methods included, to the application.
 
-What a probe answered here skips: middleware (no access-log line, no
-correlation ID, no HTTP metrics) and ``ALLOWED_HOSTS``, which is what lets
-kubelet probe a pod by its IP address.
+What a probe answered here skips: middleware (no access-log line, no HTTP
+metrics) and ``ALLOWED_HOSTS``, which is what lets kubelet probe a pod by its
+IP address. It still carries what every response of the site carries: the
+correlation ID headers (the caller's valid ID echoed, or a new one) and
+``X-App-Version``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 
 from django_stability.conf import on_setting_changed
+from django_stability.correlation import is_valid_correlation_id, new_correlation_id
+from django_stability.middleware._cache import _setting_version
+from django_stability.middleware._correlation import _configured_pairs
 
 __all__ = ["with_health_probes"]
 
@@ -54,8 +59,26 @@ class _Paths:
 _paths = _Paths()
 
 
-async def _respond(response: HttpResponse, send: Any, *, head: bool) -> None:
+def _correlation_id(scope: Any) -> str:
+    """The first valid ID among the configured request headers, or a new one."""
+    received: dict[bytes, bytes] = dict(scope.get("headers", ()))
+    for name, _ in _configured_pairs():
+        value = received.get(name.lower().encode("latin-1"))
+        if value is not None:
+            text = value.decode("latin-1")
+            if is_valid_correlation_id(text):
+                return text
+    return new_correlation_id()
+
+
+async def _respond(
+    response: HttpResponse, scope: Any, send: Any, *, head: bool
+) -> None:
     body = response.content
+    cid = _correlation_id(scope)
+    for name, _ in _configured_pairs():
+        response[name] = cid
+    response["X-App-Version"] = _setting_version()
     headers = [
         (name.encode("latin-1"), value.encode("latin-1"))
         for name, value in response.items()
@@ -97,7 +120,7 @@ def with_health_probes(application: _ASGIApp) -> _ASGIApp:
             kind = _paths.get().get(path)
             if kind is not None:
                 response = await views.probe_response(kind)
-                await _respond(response, send, head=scope["method"] == "HEAD")
+                await _respond(response, scope, send, head=scope["method"] == "HEAD")
                 return
         await application(scope, receive, send)
 

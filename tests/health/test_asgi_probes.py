@@ -112,6 +112,26 @@ async def test_probes_answer_as_the_views_do(django_app: Any, probe: str) -> Non
     assert int(wrapped.headers["content-length"]) == len(wrapped.body)
 
 
+async def test_probes_carry_the_correlation_id_and_app_version(django_app: Any) -> None:
+    """A valid incoming ID is echoed in every configured header; a bad one is replaced."""
+    app = with_health_probes(django_app)
+    echoed = await call(
+        app,
+        "/stability/health/live",
+        headers=[(b"host", b"testserver"), (b"x-request-id", b"lb-check-7")],
+    )
+    assert echoed.headers["x-correlation-id"] == "lb-check-7"
+    assert echoed.headers["x-request-id"] == "lb-check-7"
+    assert echoed.headers["x-app-version"]
+    replaced = await call(
+        app,
+        "/stability/health/live",
+        headers=[(b"host", b"testserver"), (b"x-correlation-id", b"bad id\n")],
+    )
+    assert replaced.headers["x-correlation-id"] != "bad id\n"
+    assert len(replaced.headers["x-correlation-id"]) == 36  # a fresh UUID
+
+
 async def test_the_probes_never_reach_the_application() -> None:
     """GET and HEAD of a probe are answered here; the inner application sees none of them."""
     inner = Recorder()
