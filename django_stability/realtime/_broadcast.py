@@ -36,8 +36,10 @@ async def _wake(channel: str, event_id: int) -> None:
     if layer is None:
         return
     try:
+        group = group_name(channel)
+        # One message per process (its hub wakes the local subscribers).
         await layer.group_send(
-            group_name(channel), {"type": "stability.wakeup", "id": event_id}
+            group, {"type": "stability.wakeup", "id": event_id, "group": group}
         )
     except Exception:
         # Harmless: subscribers read the log on their next wake-up or heartbeat.

@@ -102,7 +102,7 @@ class Subscriber:
         self.session = session
         metrics.realtime_connections.labels(self.transport).inc()
         _shutdown.register(self)
-        await _session.join(self.channel_layer, session, self.channel_name)
+        await _session.join(self.channel_layer, session, self)
         async with session.lock:
             replay = await session.read(last_id)
             if replay.reset:
@@ -150,6 +150,8 @@ class Subscriber:
         try:
             async for _ in self.ticks():
                 await self.tick()
+                if self.session is not None:
+                    await _session.refresh(self.channel_layer, self.session)
         except Exception as exc:  # the client left under us; disconnect() cleans up
             log.info("realtime.heartbeat_stopped", error=repr(exc))
 
@@ -167,5 +169,5 @@ class Subscriber:
         self.session = None
         _shutdown.unregister(self)
         metrics.realtime_connections.labels(self.transport).dec()
-        await _session.leave(self.channel_layer, session, self.channel_name)
+        await _session.leave(self.channel_layer, session, self)
         return True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -88,7 +87,7 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         self, events: list[tuple[int, str]], *, replayed: bool = False
     ) -> None:
         assert self.session is not None
-        channel = json.dumps(self.session.channel)
+        channel = self.session.channel_json
         for eid, data in events:
             await self.send(
                 text_data=f'{{"type":"event","channel":{channel},"id":{eid},"data":{data}}}'
