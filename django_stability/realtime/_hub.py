@@ -23,6 +23,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from django_stability.conf import conf
+from django_stability.realtime._recent import recent
+
 logger = logging.getLogger("django_stability.realtime")
 
 #: Seconds after which a membership is added again, before the layer's group expiry drops it.
@@ -91,6 +94,7 @@ class Hub:
         """Hand a wake-up to the local subscribers of its group; how many were woken."""
         if message.get("type") != "stability.wakeup":
             return 0
+        self._keep(message)
         group = message.get("group")
         if group is None:  # from a broadcaster that does not name the group: wake all
             targets = [m for ms in self.members.values() for m in ms.items()]
@@ -102,6 +106,20 @@ class Hub:
             self.pending.add(task)
             task.add_done_callback(self.pending.discard)
         return len(targets)
+
+    def _keep(self, message: dict[str, Any]) -> None:
+        # The event rode along: keep it, so the subscribers need no log read.
+        channel, event_id, data = (message.get(k) for k in ("channel", "id", "data"))
+        if (
+            isinstance(channel, str)
+            and isinstance(event_id, int)
+            and isinstance(data, str)
+        ):
+            recent.remember(
+                channel,
+                [(event_id, data)],
+                int(conf.realtime_option("REPLAY_MAX_EVENTS")),
+            )
 
     async def _read(self) -> None:
         while True:

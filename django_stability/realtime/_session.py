@@ -198,10 +198,9 @@ class Session:
     async def read_upto(self, upto: int) -> Replay:
         """What a wake-up for id ``upto`` brings: from the events kept in process if they cover it."""
         kept = recent.after(self.channel, self.last_id, upto)
-        if kept is not None:
-            return self._advance(
-                Replay(False, kept[-1][0] if kept else self.last_id, kept)
-            )
+        if kept is not None:  # already kept: no need to remember them again
+            self.last_id = kept[-1][0] if kept else self.last_id
+            return Replay(False, self.last_id, kept)
         after = self.last_id
         read = await recent.shared(self.channel, after, lambda: self._read_log(after))
         return self._advance(replay_from(read, after))

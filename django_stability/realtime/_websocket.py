@@ -51,6 +51,11 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
             return
         assert session is not None
         replay = await self.start(session, last_id)
+        self.started(replay)
+
+    async def _send_subscribed(self) -> None:
+        session = self.session
+        assert session is not None
         await self.send_json(
             {
                 "type": "subscribed",
@@ -59,7 +64,6 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
                 "heartbeat": session.options.heartbeat,
             }
         )
-        self.started(replay)
 
     async def _refuse(self, refusal: Refusal) -> None:
         log.info("realtime.refused", code=refusal.code, error=refusal.error)
