@@ -6,17 +6,19 @@ Delivery to a subscriber of another process is in ``test_multiprocess.py``.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from channels.layers import get_channel_layer
 
 from django_stability.realtime import _broadcast, abroadcast
-from django_stability.realtime._hub import hub_for
-from django_stability.realtime._log import encode_event
+from django_stability.realtime._hub import REFRESH, hub_for
+from django_stability.realtime._log import APPEND, encode_event, log_keys
 from django_stability.realtime._session import group_name
 from django_stability.state import Engine
 from tests.realtime.conftest import User
 from tests.realtime.test_websocket import Client
+from tests.state.conftest import FakeClock
 
 
 async def members(group: str) -> int:
@@ -105,4 +107,52 @@ async def test_a_wakeup_during_the_replay_is_delivered_once_after_it(
     second = await abroadcast(channel, {"n": 2})
     message = await client.recv()  # the next one is the next event: no duplicate
     assert (message["id"], message["data"]) == (second, {"n": 2})
+    await client.comm.disconnect()
+
+
+async def test_a_wakeup_that_names_no_group_still_wakes_the_subscriber(
+    backend: Engine, channel: str
+) -> None:
+    """A wake-up of the earlier shape (``type`` and ``id`` only) reaches the subscriber."""
+    client = Client(channel, User())
+    await client.subscribe()
+    args = _broadcast._append_args({"n": 1}, time.time())
+    eid = await backend.arun(APPEND, log_keys(channel), args)
+    hub = hub_for(get_channel_layer())
+    assert hub.dispatch({"type": "stability.wakeup", "id": eid}) == 1
+    assert hub.dispatch({"type": "something.else", "id": eid}) == 0
+    message = await client.recv()
+    assert (message["id"], message["data"]) == (eid, {"n": 1})
+    await client.comm.disconnect()
+
+
+async def test_the_membership_is_added_again_before_the_layer_forgets_it(
+    backend: Engine, channel: str
+) -> None:
+    """After REFRESH seconds a heartbeat adds the process's membership again.
+
+    The layer dropping the membership (what ``group_expiry`` does) costs the
+    next event a heartbeat's delay; once re-added, events arrive live again.
+    """
+    layer = get_channel_layer()
+    hub = hub_for(layer)
+    clock = FakeClock(0.0)
+    hub.clock = clock
+    group = group_name(channel)
+    client = Client(channel, User())
+    await client.subscribe()
+    await layer.group_discard(group, hub.channel_name)  # the layer forgot it
+    first = await abroadcast(channel, {"n": 1})
+    clock.now += REFRESH
+    client.ticks.put_nowait(None)
+    assert (await client.recv())["type"] == "heartbeat"
+    assert (await client.recv())["id"] == first  # read from the log by the beat
+    await client.comm.send_json_to({"type": "heartbeat"})
+    for _ in range(500):  # the beat re-adds it after sending: up to 5 s
+        if await members(group):
+            break
+        await asyncio.sleep(0.01)
+    assert await members(group) == 1
+    second = await abroadcast(channel, {"n": 2})
+    assert (await client.recv())["id"] == second
     await client.comm.disconnect()
