@@ -31,14 +31,31 @@ def _layer() -> Any:
     return get_channel_layer()
 
 
-async def _wake(channel: str, event_id: int) -> None:
+#: Events up to this many characters of JSON ride along with their wake-up, so
+#: that no process has to read them back from the log.
+CARRY_LIMIT = 64 * 1024
+
+
+def wakeup(channel: str, event_id: int, data: str) -> dict[str, Any]:
+    """The layer message that wakes every process's subscribers of ``channel`` for ``event_id``."""
+    message: dict[str, Any] = {
+        "type": "stability.wakeup",
+        "id": event_id,
+        "group": group_name(channel),
+        "channel": channel,
+    }
+    if len(data) <= CARRY_LIMIT:
+        message["data"] = data
+    return message
+
+
+async def _wake(channel: str, event_id: int, data: str) -> None:
     layer = _layer()
     if layer is None:
         return
     try:
-        await layer.group_send(
-            group_name(channel), {"type": "stability.wakeup", "id": event_id}
-        )
+        # One message per process (its hub wakes the local subscribers).
+        await layer.group_send(group_name(channel), wakeup(channel, event_id, data))
     except Exception:
         # Harmless: subscribers read the log on their next wake-up or heartbeat.
         logger.warning("realtime: wake-up of %r failed", channel, exc_info=True)
@@ -64,10 +81,9 @@ def broadcast(channel: str, event: dict[str, Any]) -> int:
     .. versionadded:: 0.1
     """
     check_channel(channel)
-    event_id = get_engine().run(
-        APPEND, log_keys(channel), _append_args(event, time.time())
-    )
-    async_to_sync(_wake)(channel, event_id)
+    args = _append_args(event, time.time())
+    event_id = get_engine().run(APPEND, log_keys(channel), args)
+    async_to_sync(_wake)(channel, event_id, str(args[-1]))
     return event_id
 
 
@@ -79,5 +95,5 @@ async def abroadcast(channel: str, event: dict[str, Any]) -> int:
     check_channel(channel)
     args = _append_args(event, time.time())
     event_id = await get_engine().arun(APPEND, log_keys(channel), args)
-    await _wake(channel, event_id)
+    await _wake(channel, event_id, str(args[-1]))
     return event_id

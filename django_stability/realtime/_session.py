@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 import uuid
@@ -21,6 +22,7 @@ from typing import Any, NamedTuple
 
 from django_stability._rates import parse_rate
 from django_stability.conf import conf
+from django_stability.realtime._hub import Local, hub_for
 from django_stability.realtime._log import (
     READ,
     LogRead,
@@ -143,6 +145,7 @@ class Session:
         self.clock = clock
         self.slot = uuid.uuid4().hex
         self.group = group_name(channel)
+        self.channel_json = json.dumps(channel)
         self.last_id = 0
         self.lock = asyncio.Lock()
 
@@ -195,10 +198,9 @@ class Session:
     async def read_upto(self, upto: int) -> Replay:
         """What a wake-up for id ``upto`` brings: from the events kept in process if they cover it."""
         kept = recent.after(self.channel, self.last_id, upto)
-        if kept is not None:
-            return self._advance(
-                Replay(False, kept[-1][0] if kept else self.last_id, kept)
-            )
+        if kept is not None:  # already kept: no need to remember them again
+            self.last_id = kept[-1][0] if kept else self.last_id
+            return Replay(False, self.last_id, kept)
         after = self.last_id
         read = await recent.shared(self.channel, after, lambda: self._read_log(after))
         return self._advance(replay_from(read, after))
@@ -245,28 +247,41 @@ async def admit(
     return session, None, last_id
 
 
-async def join(layer: Any, session: Session, channel_name: str) -> None:
-    """Join the wake-up group; a layer failure only costs latency (heartbeats poll the log)."""
+async def join(layer: Any, session: Session, consumer: Local) -> None:
+    """Have this process's hub wake ``consumer``; a layer failure only costs latency (heartbeats poll the log)."""
     if layer is None:
         return
     try:
         async with asyncio.timeout(5):
-            await layer.group_add(session.group, channel_name)
+            await hub_for(layer).join(session.group, consumer)
     except asyncio.CancelledError:
         raise
     except Exception:
         logger.warning("realtime: could not join the wake-up group", exc_info=True)
 
 
-async def leave(layer: Any, session: Session, channel_name: str) -> None:
-    """Free the slot and leave the group; failures are logged, never raised."""
+async def refresh(layer: Any, session: Session) -> None:
+    """Keep this process in the wake-up group (a heartbeat's share; failures are logged)."""
+    if layer is None:
+        return
+    try:
+        async with asyncio.timeout(5):
+            await hub_for(layer).refresh(session.group)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.warning("realtime: could not renew the wake-up group", exc_info=True)
+
+
+async def leave(layer: Any, session: Session, consumer: Local) -> None:
+    """Free the slot and stop being woken; failures are logged, never raised."""
     for step in ("slot", "group"):
         try:
             async with asyncio.timeout(5):
                 if step == "slot":
                     await session.release()
                 elif layer is not None:
-                    await layer.group_discard(session.group, channel_name)
+                    await hub_for(layer).leave(session.group, consumer)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -82,9 +82,13 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
         await self.send_headers(status=200, headers=HEADERS)
         await self._write(f"retry: {self.retry_ms()}\n\n")
         replay = await self.start(session, last_id)
+        self.started(replay)
+
+    async def _send_subscribed(self) -> None:
+        session = self.session
+        assert session is not None
         payload = {"channel": session.channel, "last_event_id": session.last_id}
         await self._write(f"event: subscribed\ndata: {json.dumps(payload)}\n\n")
-        self.started(replay)
 
     async def _refuse(self, refusal: Refusal) -> None:
         log.info("realtime.refused", code=refusal.code, error=refusal.error)

@@ -89,6 +89,9 @@ class Subscriber:
     async def _send_reset(self) -> None:  # pragma: no cover - always overridden
         raise NotImplementedError
 
+    async def _send_subscribed(self) -> None:  # pragma: no cover - always overridden
+        raise NotImplementedError
+
     async def _send_events(  # pragma: no cover - always overridden
         self, events: list[tuple[int, str]], *, replayed: bool = False
     ) -> None:
@@ -98,16 +101,19 @@ class Subscriber:
         raise NotImplementedError
 
     async def start(self, session: Session, last_id: int | None) -> Replay:
-        """Count, register and join ``session``, then send its replay (or reset)."""
+        """Count, register and join ``session``, then send its replay (or reset) and ``subscribed``."""
         self.session = session
         metrics.realtime_connections.labels(self.transport).inc()
         _shutdown.register(self)
-        await _session.join(self.channel_layer, session, self.channel_name)
+        # The lock is taken before joining: a wake-up the hub hands over
+        # while the replay is read waits for it, and then finds its id sent.
         async with session.lock:
+            await _session.join(self.channel_layer, session, self)
             replay = await session.read(last_id)
             if replay.reset:
                 await self._send_reset()
             await self._send_events(replay.events, replayed=True)
+            await self._send_subscribed()
         return replay
 
     def started(self, replay: Replay) -> None:
@@ -150,6 +156,8 @@ class Subscriber:
         try:
             async for _ in self.ticks():
                 await self.tick()
+                if self.session is not None:
+                    await _session.refresh(self.channel_layer, self.session)
         except Exception as exc:  # the client left under us; disconnect() cleans up
             log.info("realtime.heartbeat_stopped", error=repr(exc))
 
@@ -167,5 +175,5 @@ class Subscriber:
         self.session = None
         _shutdown.unregister(self)
         metrics.realtime_connections.labels(self.transport).dec()
-        await _session.leave(self.channel_layer, session, self.channel_name)
+        await _session.leave(self.channel_layer, session, self)
         return True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -52,6 +51,11 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
             return
         assert session is not None
         replay = await self.start(session, last_id)
+        self.started(replay)
+
+    async def _send_subscribed(self) -> None:
+        session = self.session
+        assert session is not None
         await self.send_json(
             {
                 "type": "subscribed",
@@ -60,7 +64,6 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
                 "heartbeat": session.options.heartbeat,
             }
         )
-        self.started(replay)
 
     async def _refuse(self, refusal: Refusal) -> None:
         log.info("realtime.refused", code=refusal.code, error=refusal.error)
@@ -88,7 +91,7 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         self, events: list[tuple[int, str]], *, replayed: bool = False
     ) -> None:
         assert self.session is not None
-        channel = json.dumps(self.session.channel)
+        channel = self.session.channel_json
         for eid, data in events:
             await self.send(
                 text_data=f'{{"type":"event","channel":{channel},"id":{eid},"data":{data}}}'

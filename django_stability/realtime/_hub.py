@@ -1,0 +1,162 @@
+"""One channel-layer membership per process and channel: wake-ups fanned out in process.
+
+If every subscriber joined its channel's group itself, a broadcast would cost
+one layer message per subscriber, and with channels-redis one Redis round
+trip each to deliver it. Here a process joins each group once, under one
+layer channel of its own, and hands each wake-up to its local subscribers of
+that channel: a broadcast costs one layer message per process, whatever the
+number of subscribers.
+
+The log stays what delivery rests on: a woken subscriber sends what the log
+holds after the last id it sent (served from the events the process kept,
+see ``_recent``), and heartbeats read the log too, so a wake-up that is lost
+costs latency, never an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from django_stability.conf import conf
+from django_stability.realtime._recent import recent
+
+logger = logging.getLogger("django_stability.realtime")
+
+#: Seconds after which a membership is added again, before the layer's group expiry drops it.
+REFRESH = 3600.0
+#: Seconds to wait before receiving again after the layer failed.
+RETRY = 1.0
+
+
+class Local(Protocol):
+    """A subscriber the hub wakes: the consumers' ``stability_wakeup``."""
+
+    async def stability_wakeup(self, message: dict[str, Any]) -> None: ...
+
+
+class Hub:
+    """The local subscribers of each group, for one channel layer on one event loop."""
+
+    def __init__(self, layer: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self.layer = layer
+        self.clock = clock
+        self.channel_name: str | None = None
+        self.members: dict[str, dict[Local, contextvars.Context]] = {}
+        self.added: dict[str, float] = {}  # group -> when its membership was last added
+        self.lock = asyncio.Lock()
+        self.reader: asyncio.Task[None] | None = None
+        self.pending: set[asyncio.Task[None]] = set()
+
+    async def join(self, group: str, consumer: Local) -> None:
+        """Wake ``consumer`` for ``group``'s wake-ups; joins the group if this process had not."""
+        # The consumer's context (correlation ID, user) goes with its wake-ups.
+        self.members.setdefault(group, {})[consumer] = contextvars.copy_context()
+        if self.reader is None or self.reader.done():
+            self.reader = asyncio.ensure_future(self._read())
+        await self.refresh(group)
+
+    async def refresh(self, group: str) -> None:
+        """Add the membership if this process has none, or had it for :data:`REFRESH` seconds."""
+        added = self.added.get(group)
+        if added is not None and self.clock() - added < REFRESH:
+            return
+        async with self.lock:
+            added = self.added.get(group)
+            if added is not None and self.clock() - added < REFRESH:
+                return
+            if self.channel_name is None:
+                self.channel_name = await self.layer.new_channel()
+            await self.layer.group_add(group, self.channel_name)
+            self.added[group] = self.clock()
+
+    async def leave(self, group: str, consumer: Local) -> None:
+        """Stop waking ``consumer``; the last local subscriber of ``group`` leaves the group."""
+        members = self.members.get(group)
+        if members is not None:
+            members.pop(consumer, None)
+        async with self.lock:
+            if self.members.get(group):
+                return
+            self.members.pop(group, None)
+            if self.added.pop(group, None) is not None:
+                await self.layer.group_discard(group, self.channel_name)
+        if not self.members and self.reader is not None:
+            self.reader.cancel()
+            self.reader = None
+
+    def dispatch(self, message: dict[str, Any]) -> int:
+        """Hand a wake-up to the local subscribers of its group; how many were woken."""
+        if message.get("type") != "stability.wakeup":
+            return 0
+        self._keep(message)
+        group = message.get("group")
+        if group is None:  # from a broadcaster that does not name the group: wake all
+            targets = [m for ms in self.members.values() for m in ms.items()]
+        else:
+            targets = list(self.members.get(group, {}).items())
+        loop = asyncio.get_running_loop()
+        for consumer, context in targets:
+            task = loop.create_task(_wake(consumer, message), context=context)
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
+        return len(targets)
+
+    def _keep(self, message: dict[str, Any]) -> None:
+        # The event rode along: keep it, so the subscribers need no log read.
+        channel, event_id, data = (message.get(k) for k in ("channel", "id", "data"))
+        if (
+            isinstance(channel, str)
+            and isinstance(event_id, int)
+            and isinstance(data, str)
+        ):
+            recent.remember(
+                channel,
+                [(event_id, data)],
+                int(conf.realtime_option("REPLAY_MAX_EVENTS")),
+            )
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                if self.channel_name is None:
+                    async with self.lock:
+                        if self.channel_name is None:
+                            self.channel_name = await self.layer.new_channel()
+                message = await self.layer.receive(self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("realtime: receiving wake-ups failed", exc_info=True)
+                await asyncio.sleep(RETRY)
+                continue
+            self.dispatch(message)
+
+
+async def _wake(consumer: Local, message: dict[str, Any]) -> None:
+    try:
+        await consumer.stability_wakeup(message)
+    except Exception:  # its own failure, never the hub's
+        logger.warning("realtime: a wake-up failed", exc_info=True)
+
+
+_hubs: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[Any, Hub]
+] = weakref.WeakKeyDictionary()
+
+
+def hub_for(layer: Any) -> Hub:
+    """The hub of ``layer`` on the running event loop."""
+    loop = asyncio.get_running_loop()
+    per_layer = _hubs.get(loop)
+    if per_layer is None:
+        per_layer = _hubs[loop] = weakref.WeakKeyDictionary()
+    hub = per_layer.get(layer)
+    if hub is None:
+        hub = per_layer[layer] = Hub(layer)
+    return hub
