@@ -78,13 +78,18 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
             await self._refuse(refusal)
             return
         assert session is not None
-        self.streaming = True
-        await self.send_headers(status=200, headers=HEADERS)
-        await self._write(f"retry: {self.retry_ms()}\n\n")
         replay = await self.start(session, last_id)
+        if replay is None:
+            await self._refuse(_session.LOG_UNAVAILABLE)
+            return
         payload = {"channel": session.channel, "last_event_id": session.last_id}
         await self._write(f"event: subscribed\ndata: {json.dumps(payload)}\n\n")
         self.started(replay)
+
+    async def _begin(self) -> None:
+        self.streaming = True
+        await self.send_headers(status=200, headers=HEADERS)
+        await self._write(f"retry: {self.retry_ms()}\n\n")
 
     async def _refuse(self, refusal: Refusal) -> None:
         log.info("realtime.refused", code=refusal.code, error=refusal.error)

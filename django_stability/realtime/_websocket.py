@@ -52,6 +52,9 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
             return
         assert session is not None
         replay = await self.start(session, last_id)
+        if replay is None:
+            await self._refuse(_session.LOG_UNAVAILABLE)
+            return
         await self.send_json(
             {
                 "type": "subscribed",
