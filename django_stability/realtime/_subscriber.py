@@ -117,7 +117,7 @@ class Subscriber:
             try:
                 replay = await session.read(last_id)
             except StateUnavailable as exc:
-                log.warning("realtime.log_unavailable", error=str(exc))
+                log.info("realtime.log_unavailable", error=str(exc))
             else:
                 await self._begin()
                 if replay.reset:
