@@ -35,7 +35,6 @@ class StateUnavailable(Exception):
     process-local state. The operation may or may not have reached Redis
     before it stopped answering.
 
-
     .. versionadded:: 0.1
     """
 
