@@ -67,6 +67,8 @@ async def consumers(redis_server: RedisServer) -> AsyncIterator[list[Any]]:
 
         tasks = [asyncio.create_task(consume()) for _ in range(3)]
         await asyncio.sleep(0)  # let them enter receive()
+        # channels-redis's own count: the state that refuses another loop's receive.
+        assert layer.receive_count == 3
         try:
             yield received
         finally:
