@@ -77,6 +77,11 @@ def broadcast(channel: str, event: dict[str, Any]) -> int:
     Raises:
         ValueError: ``channel`` is not a valid name.
         TypeError: ``event`` is not a dict, or not JSON-serialisable.
+        django_stability.state.StateUnavailable: the shared-state Redis is
+            unreachable (or the engine is still waiting to retry it). The
+            event was not acknowledged: it may or may not have been stored
+            before Redis stopped answering; retry later, or drop it. The
+            replay log never falls back to process memory.
 
     .. versionadded:: 0.1
     """
@@ -88,7 +93,7 @@ def broadcast(channel: str, event: dict[str, Any]) -> int:
 
 
 async def abroadcast(channel: str, event: dict[str, Any]) -> int:
-    """The async twin of :func:`broadcast`.
+    """The async twin of :func:`broadcast`; raises the same exceptions.
 
     .. versionadded:: 0.1
     """

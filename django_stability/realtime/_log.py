@@ -157,10 +157,19 @@ def _decode_read(reply: list[Any]) -> LogRead:
     )
 
 
+# Neither falls back to process memory while Redis is unreachable: a log of
+# one process hands out ids other processes never see (acknowledged events
+# nobody receives, resets, ids going backwards). The engine raises
+# StateUnavailable instead; memory mode (no Redis configured) still uses them.
+
 #: ``keys=log_keys(channel)``, ``args=[now_ms, max_events, ttl_ms, base_id, json]``: the new id.
-APPEND: Operation[int] = Operation("rt_append", _APPEND_LUA, _append_local, int)
+APPEND: Operation[int] = Operation(
+    "rt_append", _APPEND_LUA, _append_local, int, fallback=False
+)
 #: ``keys=log_keys(channel)``, ``args=[now_ms, ttl_ms, after_id]``: a :class:`LogRead`.
-READ: Operation[LogRead] = Operation("rt_read", _READ_LUA, _read_local, _decode_read)
+READ: Operation[LogRead] = Operation(
+    "rt_read", _READ_LUA, _read_local, _decode_read, fallback=False
+)
 
 
 @dataclass(frozen=True, slots=True)

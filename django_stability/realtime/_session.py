@@ -48,8 +48,14 @@ Clock = Callable[[], float]
 
 #: Close codes (WebSocket) and the HTTP statuses the SSE endpoint answers instead.
 BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN, TOO_MANY = 4400, 4401, 4403, 4429
-HEARTBEAT_TIMEOUT, RESTARTING = 4408, 1012
-HTTP_STATUS = {BAD_REQUEST: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, TOO_MANY: 429}
+HEARTBEAT_TIMEOUT, RESTARTING, TRY_AGAIN_LATER = 4408, 1012, 1013
+HTTP_STATUS = {
+    BAD_REQUEST: 400,
+    UNAUTHENTICATED: 401,
+    FORBIDDEN: 403,
+    TOO_MANY: 429,
+    TRY_AGAIN_LATER: 503,
+}
 
 _MAX_ID_DIGITS = 19
 
@@ -105,6 +111,15 @@ class Refusal(NamedTuple):
     error: str
     detail: str
     retry_after: float | None = None
+
+
+#: The replay log could not be read (Redis unreachable): come back, with the same id.
+LOG_UNAVAILABLE = Refusal(
+    TRY_AGAIN_LATER,
+    "unavailable",
+    "the event log is unreachable; reconnect with the same last_event_id",
+    1.0,
+)
 
 
 def _ms(seconds: float) -> int:

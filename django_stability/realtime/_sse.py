@@ -78,11 +78,16 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
             await self._refuse(refusal)
             return
         assert session is not None
+        replay = await self.start(session, last_id)
+        if replay is None:
+            await self._refuse(_session.LOG_UNAVAILABLE)
+            return
+        self.started(replay)
+
+    async def _begin(self) -> None:
         self.streaming = True
         await self.send_headers(status=200, headers=HEADERS)
         await self._write(f"retry: {self.retry_ms()}\n\n")
-        replay = await self.start(session, last_id)
-        self.started(replay)
 
     async def _send_subscribed(self) -> None:
         session = self.session

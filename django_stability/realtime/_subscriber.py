@@ -23,6 +23,7 @@ from django_stability.correlation import (
 from django_stability.realtime import _session, _shutdown
 from django_stability.realtime._log import Replay
 from django_stability.realtime._session import Session
+from django_stability.state import StateUnavailable
 
 log = structlog.get_logger("django_stability.realtime")
 
@@ -100,20 +101,36 @@ class Subscriber:
     def restart_soon(self) -> None:  # pragma: no cover - always overridden
         raise NotImplementedError
 
-    async def start(self, session: Session, last_id: int | None) -> Replay:
-        """Count, register and join ``session``, then send its replay (or reset) and ``subscribed``."""
+    async def _begin(self) -> None:
+        """Open the stream, once the first log read succeeded (SSE sends its headers here)."""
+
+    async def start(self, session: Session, last_id: int | None) -> Replay | None:
+        """Count, register and join ``session``, then send its replay (or reset) and ``subscribed``.
+
+        ``None`` when the log cannot be read (Redis unreachable): nothing was
+        sent, the session is stopped again, and the caller refuses the client
+        with ``LOG_UNAVAILABLE`` so that it comes back with the same id.
+        """
         self.session = session
         metrics.realtime_connections.labels(self.transport).inc()
         _shutdown.register(self)
+        replay: Replay | None = None
         # The lock is taken before joining: a wake-up the hub hands over
         # while the replay is read waits for it, and then finds its id sent.
         async with session.lock:
             await _session.join(self.channel_layer, session, self)
-            replay = await session.read(last_id)
-            if replay.reset:
-                await self._send_reset()
-            await self._send_events(replay.events, replayed=True)
-            await self._send_subscribed()
+            try:
+                replay = await session.read(last_id)
+            except StateUnavailable as exc:
+                log.info("realtime.log_unavailable", error=str(exc))
+            else:
+                await self._begin()
+                if replay.reset:
+                    await self._send_reset()
+                await self._send_events(replay.events, replayed=True)
+                await self._send_subscribed()
+        if replay is None:
+            await self.stop()
         return replay
 
     def started(self, replay: Replay) -> None:
@@ -125,17 +142,24 @@ class Subscriber:
         """Send whatever the log holds after the last id sent (a reset if it lost some).
 
         With ``upto`` (a wake-up's id), events this process already read serve it.
+        While the log cannot be read this sends nothing and keeps the last id.
         """
         session = self.session
         if session is None:
             return
         async with session.lock:
-            if upto is None:
-                replay = await session.read(session.last_id)
-            elif upto <= session.last_id:
-                return  # an earlier catch-up already sent it
-            else:
-                replay = await session.read_upto(upto)
+            try:
+                if upto is None:
+                    replay = await session.read(session.last_id)
+                elif upto <= session.last_id:
+                    return  # an earlier catch-up already sent it
+                else:
+                    replay = await session.read_upto(upto)
+            except StateUnavailable:
+                # Redis is unreachable: keep the last id, the next wake-up or
+                # heartbeat after the outage resumes from it.
+                log.debug("realtime.catch_up_deferred")
+                return
             if replay.reset:
                 await self._send_reset()
             await self._send_events(replay.events)

@@ -51,6 +51,9 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
             return
         assert session is not None
         replay = await self.start(session, last_id)
+        if replay is None:
+            await self._refuse(_session.LOG_UNAVAILABLE)
+            return
         self.started(replay)
 
     async def _send_subscribed(self) -> None:

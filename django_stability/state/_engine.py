@@ -27,7 +27,13 @@ Mode = Literal["redis", "memory", "degraded"]
 
 
 class StateUnavailable(Exception):
-    """Redis did not answer a :meth:`Engine.ping`.
+    """Redis did not answer a :meth:`Engine.ping`, or an operation without fallback.
+
+    An :class:`Operation` built with ``fallback=False`` raises it from
+    :meth:`Engine.run` / :meth:`Engine.arun` while Redis is unreachable
+    (or during the retry backoff after an outage) instead of running on
+    process-local state. The operation may or may not have reached Redis
+    before it stopped answering.
 
     .. versionadded:: 0.1
     """
@@ -59,11 +65,12 @@ class EngineStatus:
 class _Attempt:
     """The outcome of one guarded Redis call: ``done`` once it answered."""
 
-    __slots__ = ("done", "reply")
+    __slots__ = ("done", "error", "reply")
 
     def __init__(self) -> None:
         self.done = False
         self.reply: Any = None
+        self.error: BaseException | None = None
 
 
 class Engine(BuiltinOps):
@@ -165,9 +172,11 @@ class Engine(BuiltinOps):
         )
 
     def run(self, op: Operation[R], keys: Sequence[str], args: Sequence[Arg] = ()) -> R:
-        """Run ``op`` atomically on ``keys`` with ``args``; never raises for an outage.
+        """Run ``op`` atomically on ``keys`` with ``args``; an outage falls back to memory.
 
         Raises:
+            StateUnavailable: Redis is unreachable and ``op`` has no fallback
+                (``Operation(..., fallback=False)``).
             TypeError: ``keys`` or ``args`` hold values an operation cannot take.
             redis.exceptions.ResponseError: the Lua script failed (a bug, not an outage).
         """
@@ -181,6 +190,8 @@ class Engine(BuiltinOps):
                     reply = backend.run(op, prefixed, encoded)
                 except self._outage_errors as exc:
                     self._availability.failed(exc, False)
+                    if not op.fallback:
+                        raise self._unavailable(op) from exc
                 else:
                     return op.decode(reply)
             else:
@@ -188,7 +199,17 @@ class Engine(BuiltinOps):
                     attempt.reply = backend.run(op, prefixed, encoded)
                 if attempt.done:
                     return op.decode(attempt.reply)
+                if not op.fallback:
+                    raise self._unavailable(op) from attempt.error
+        if backend is not None and not op.fallback:
+            raise self._unavailable(op)
         return op.decode(self.memory.run(op, keys, encoded))
+
+    def _unavailable(self, op: Operation[Any]) -> StateUnavailable:
+        error = self._availability.error or "not retried yet"
+        return StateUnavailable(
+            f"shared-state Redis is unreachable ({error}); {op.name} has no process-local fallback"
+        )
 
     @contextmanager
     def _attempt(self, probe: bool) -> Iterator[_Attempt]:
@@ -198,6 +219,7 @@ class Engine(BuiltinOps):
             yield attempt
         except self._outage_errors as exc:
             self._availability.failed(exc, probe)
+            attempt.error = exc
         except self._redis_errors:
             self._availability.succeeded(probe)
             raise
@@ -221,6 +243,10 @@ class Engine(BuiltinOps):
                 )
             if attempt.done:
                 return op.decode(attempt.reply)
+            if not op.fallback:
+                raise self._unavailable(op) from attempt.error
+        if backend is not None and not op.fallback:
+            raise self._unavailable(op)
         return op.decode(self.memory.run(op, keys, encoded))
 
     def ping(self) -> float:

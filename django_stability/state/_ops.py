@@ -40,20 +40,37 @@ class Operation(Generic[R]):
         decode: Turns the reply (after Redis' Lua conversion rules) into the
             value callers get; applied identically for both backends. Without
             it callers get the raw reply.
+        fallback: Whether the engine may run ``local`` on process-local state
+            while Redis is unreachable (the default). With ``False`` the
+            engine raises :class:`~django_stability.state.StateUnavailable`
+            instead: for state that is wrong when it is not shared, such as
+            the realtime replay log. In memory mode (no Redis configured)
+            ``local`` always runs.
 
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("decode", "local", "lua", "name", "sha")
+    __slots__ = ("decode", "fallback", "local", "lua", "name", "sha")
 
     @overload
     def __init__(
-        self: Operation[Any], name: str, lua: str, local: LocalFunction
+        self: Operation[Any],
+        name: str,
+        lua: str,
+        local: LocalFunction,
+        *,
+        fallback: bool = True,
     ) -> None: ...
 
     @overload
     def __init__(
-        self, name: str, lua: str, local: LocalFunction, decode: Callable[[Any], R]
+        self,
+        name: str,
+        lua: str,
+        local: LocalFunction,
+        decode: Callable[[Any], R],
+        *,
+        fallback: bool = True,
     ) -> None: ...
 
     def __init__(
@@ -62,8 +79,11 @@ class Operation(Generic[R]):
         lua: str,
         local: LocalFunction,
         decode: Callable[[Any], Any] | None = None,
+        *,
+        fallback: bool = True,
     ) -> None:
         self.name = name
+        self.fallback = fallback
         self.lua = lua
         self.local = local
         self.decode: Callable[[Any], R] = decode or _raw

@@ -3,10 +3,15 @@
 The page subscribes with ``StabilitySocket("notes")`` (``stability.js``), so a
 note saved in one tab (form or API) shows up in every other open tab, and a tab
 that was offline or hidden catches up from the replay log when it comes back.
+
+While Redis is down the replay log refuses new events (``StateUnavailable``):
+the note is saved all the same, only its live update is skipped, and the
+save is not answered 500 for it.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
@@ -14,12 +19,23 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from django_stability.realtime import broadcast
+from django_stability.state import StateUnavailable
 from example_project.notes.models import Note
 
 CHANNEL = "notes"
+
+logger = logging.getLogger("example_project.notes")
+
+
+def publish(note: dict[str, Any]) -> None:
+    """Broadcast a saved note; an unreachable replay log costs the live update only."""
+    try:
+        broadcast(CHANNEL, {"note": note})
+    except StateUnavailable as exc:
+        logger.warning("live update of note %s not sent: %s", note.get("id"), exc)
 
 
 @receiver(post_save, sender=Note, dispatch_uid="notes.live")
 def note_saved(sender: type[Note], instance: Note, **kwargs: Any) -> None:
     # After commit: a subscriber must never see a note a rollback undid.
-    transaction.on_commit(lambda: broadcast(CHANNEL, {"note": instance.as_json()}))
+    transaction.on_commit(lambda: publish(instance.as_json()))

@@ -94,14 +94,19 @@ class Server:
 
 @contextmanager
 def servers(
-    count: int, tmp_path: Path, *, realtime: dict[str, Any], capacity: int = 100
+    count: int,
+    tmp_path: Path,
+    *,
+    realtime: dict[str, Any],
+    capacity: int = 100,
+    redis_url: str = services.REDIS_URL,
 ) -> Iterator[list[Server]]:
-    """``count`` servers sharing the suite's Redis through one channel layer prefix."""
+    """``count`` servers sharing one Redis (the suite's by default) through one channel layer prefix."""
     prefix = f"stability-test-layer-{uuid.uuid4().hex[:12]}"
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(ROOT),
-        "STABILITY_REDIS_URL": services.REDIS_URL,
+        "STABILITY_REDIS_URL": redis_url,
         "STABILITY_TEST_LAYER_PREFIX": prefix,
         "STABILITY_TEST_LAYER_CAPACITY": str(capacity),
         "STABILITY_TEST_REALTIME": json.dumps(realtime),
@@ -114,10 +119,11 @@ def servers(
     finally:
         for server in started:
             server.kill(signal.SIGTERM)
-        client = redis.Redis.from_url(services.REDIS_URL)
-        for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            client.delete(key)
-        client.close()
+        if redis_url == services.REDIS_URL:  # a throwaway server goes with its data
+            client = redis.Redis.from_url(services.REDIS_URL)
+            for key in client.scan_iter(match=f"{prefix}*", count=1000):
+                client.delete(key)
+            client.close()
 
 
 def forget_realtime_keys(marker: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import django_stability
+from tests.fixtures.redis_server import RedisServer
 from tests.realtime.servers import forget_realtime_keys, servers
 
 pytestmark = [
@@ -154,5 +155,24 @@ def test_a_refused_page_stops_retrying(tmp_path: Path, marker: str) -> None:
         page = Page(f"{a.ws}/page.{marker}/")  # no ?user=: anonymous
         try:
             assert page.expect(kind="status", label="Disconnected")["code"] == 4401
+        finally:
+            page.close()
+
+
+def test_a_page_told_to_try_again_later_comes_back_with_redis(
+    tmp_path: Path, marker: str, redis_server: RedisServer
+) -> None:
+    """Redis down: the page is closed with 1013 and keeps retrying; Redis back: Connected, live, no reset."""
+    channel, user = f"page.{marker}", f"u{marker}"
+    with servers(1, tmp_path, realtime={}, redis_url=redis_server.url) as (a,):
+        redis_server.kill()
+        page = Page(f"{a.ws}/{channel}/?user={user}")
+        try:
+            assert page.expect(kind="status", label="Reconnecting...")["code"] == 1013
+            redis_server.start()
+            page.expect(kind="status", label="Connected")
+            [event] = a.broadcast(channel, [{"n": 1}])
+            assert page.expect(kind="event")["id"] == event
+            assert [line for line in page.seen if line["kind"] == "reset"] == []
         finally:
             page.close()

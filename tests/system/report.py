@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from tests.system.load import Reset
 from tests.system.soak import Result
 
 GRACE = 20.0  # seconds after a fault that still count as "during" it (breaker reset timeout + probe)
@@ -161,11 +162,23 @@ def realtime_problems(result: Result) -> tuple[list[str], int]:
     that is after Redis was killed and restarted without persistence (the
     documented case: the log it resumed from is gone); the acknowledged events
     between the client's last id and the reset's id are then not owed to it.
+    A reset to id 0 (a client resuming before the new log's first event: 0
+    stands for a log's base) crosses when a new log started after the
+    client's last id, and the lost log's events after that id are not owed.
     """
     starts = epochs(result)
 
     def epoch(event_id: int) -> int:
         return sum(1 for s in starts if s <= event_id)
+
+    def crossed(r: Reset) -> tuple[int, int] | None:
+        """The ids a reset excuses, ``(before, upto]``, or ``None`` if it crossed no log."""
+        if r.before is None:
+            return None
+        if r.after == 0:
+            later = [s for s in starts if s > r.before]
+            return (r.before, later[0] - 1) if later else None
+        return (r.before, r.after) if epoch(r.after) > epoch(r.before) else None
 
     problems, excused = [], 0
     acked = sorted(i for _, i, _ in result.broadcasts)
@@ -182,12 +195,12 @@ def realtime_problems(result: Result) -> tuple[list[str], int]:
             )
         gaps: list[tuple[int, int]] = []
         for r in s.resets:
-            if r.before is None or epoch(r.after) <= epoch(r.before):
+            if (gap := crossed(r)) is None:
                 problems.append(
                     f"{s.name}: reset from {r.before} to {r.after} without Redis losing the log"
                 )
             else:
-                gaps.append((r.before, r.after))
+                gaps.append(gap)
         got = set(ids)
         owed = [i for i in acked if s.first_id is not None and i > s.first_id]
         covered = [i for i in owed if any(a < i <= b for a, b in gaps)]
