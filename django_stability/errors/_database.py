@@ -63,5 +63,7 @@ def log_unavailable(exc: BaseException) -> None:
     Django logs the 503 itself ("Service Unavailable: /path") but not why; a
     traceback per request of an outage would drown the log.
     """
-    cause = exc.__cause__ or exc
-    _log.warning("database unavailable: %s: %s", type(cause).__name__, exc)
+    kind = type(exc.__cause__ or exc)
+    _log.warning(
+        "database unavailable: %s.%s: %s", kind.__module__, kind.__qualname__, exc
+    )
