@@ -23,7 +23,6 @@ import django
 from django.conf import settings
 
 
-
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -75,8 +74,8 @@ logging.getLogger("channels_redis").setLevel(logging.INFO)
 
 from channels.db import database_sync_to_async  # noqa: E402
 from channels.generic.http import AsyncHttpConsumer  # noqa: E402
-from django.db import connections  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.db import connections  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from django_stability.realtime import OutageGuard, abroadcast  # noqa: E402
