@@ -41,7 +41,8 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Loose on purpose: Channels' applications and most others are typed loosely or not at all.
+ASGIApp = Callable[..., Awaitable[object]]
 
 
 class OutageGuard:
