@@ -14,7 +14,11 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
-from channels.testing import HttpCommunicator, WebsocketCommunicator
+from channels.testing import (
+    ApplicationCommunicator,
+    HttpCommunicator,
+    WebsocketCommunicator,
+)
 from django.db import OperationalError, connections
 from django.test import override_settings
 from pytest_django import DjangoDbBlocker
@@ -23,6 +27,7 @@ from django_stability.breakers.integrations import (
     install_database_breaker,
     uninstall_database_breaker,
 )
+from django_stability.errors import register_problem
 from django_stability.realtime import GuardedAuthMiddlewareStack, OutageGuard
 from django_stability.realtime.routing import http_urlpatterns, websocket_urlpatterns
 from tests.breakers.integrations.conftest import fake_breaker
@@ -192,3 +197,55 @@ async def test_the_database_back_means_a_normal_handshake(
     frame = await communicator.receive_json_from(timeout=WAIT)
     assert frame["error"] == "unauthenticated"
     assert (await communicator.receive_output(timeout=WAIT))["code"] == 4401
+
+
+async def test_a_client_gone_before_the_answer_is_left_alone(
+    alias: str, pg_server: PostgresServer
+) -> None:
+    """A handshake abandoned before the outage was noticed gets no accept (nobody to read it)."""
+    from channels.auth import AuthMiddlewareStack
+
+    pg_server.stop()
+    scope = {
+        "type": "websocket",
+        "path": "/ws/stability/events/news/",
+        "headers": COOKIE,
+        "query_string": b"",
+        "subprotocols": [],
+    }
+    communicator = ApplicationCommunicator(
+        OutageGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))), scope
+    )
+    await communicator.send_input({"type": "websocket.disconnect", "code": 1001})
+    await communicator.wait(timeout=WAIT)
+    assert await communicator.receive_nothing()
+
+
+class Maintenance(Exception):
+    """A project's own outage exception, registered as a 503 without a retry_after."""
+
+
+async def test_a_registered_503_without_retry_after_gets_one() -> None:
+    """A 503 always tells the client when to come back, over WebSocket and HTTP."""
+    register_problem(Maintenance, status=503, code="maintenance")
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise Maintenance
+
+    frame = await _assert_try_again_later(_socket(OutageGuard(app)))
+    assert (frame["error"], frame["retry_after"]) == ("maintenance", 5)
+    response = await HttpCommunicator(OutageGuard(app), "GET", "/x/").get_response()
+    assert response["status"] == 503
+    assert dict(response["headers"])[b"retry-after"] == b"5"
+
+
+async def test_lifespan_passes_through() -> None:
+    """Scopes other than HTTP and WebSocket go to the inner application untouched."""
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["type"])
+
+    communicator = ApplicationCommunicator(OutageGuard(app), {"type": "lifespan"})
+    await communicator.wait(timeout=WAIT)
+    assert seen == ["lifespan"]
