@@ -8,7 +8,7 @@ session, before any consumer runs, and ``OutageGuard`` answers for it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -56,9 +56,9 @@ class Router:
 
 
 @pytest.fixture
-def alias(
+async def alias(
     pg_server: PostgresServer, django_db_blocker: DjangoDbBlocker
-) -> Iterator[str]:
+) -> AsyncIterator[str]:
     """The alias sessions and users are read from, on the (still running) throwaway server."""
     with (
         django_db_blocker.unblock(),
@@ -66,6 +66,10 @@ def alias(
         override_settings(DATABASE_ROUTERS=[Router(name)]),
     ):
         yield name
+        # channels.testing's communicators skip close_old_connections: close what
+        # the executor thread opened (a breaker reads its forced state from
+        # "default") while access is still allowed, so no later test trips on it.
+        await database_sync_to_async(connections.close_all)()
 
 
 def _socket(
