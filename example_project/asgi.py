@@ -3,13 +3,16 @@
 The health probes are answered in front of everything (``with_health_probes``).
 Other HTTP goes to Django, except the server-sent events stream; the stream and
 WebSocket connections go through Channels' routing, with the session user
-resolved (``AuthMiddlewareStack``) and, for WebSockets, the Origin checked
+resolved (``GuardedAuthMiddlewareStack``) and, for WebSockets, the Origin checked
 against ``ALLOWED_HOSTS``. The routes live in ``example_project.routing``.
 
 Only the stream is wrapped in ``AuthMiddlewareStack``: it reads the session
 from the database before any Django middleware runs, so around every other
 request a database outage would escape as the server's bare 500 instead of
-Django's answer (a 503 problem from the open database breaker).
+Django's answer (a 503 problem). Around the stream and the WebSockets,
+``GuardedAuthMiddlewareStack`` (Channels' stack inside an ``OutageGuard``)
+turns that outage into a 503 problem with ``Retry-After`` for the stream and
+a 1013 close ("try again later") for a WebSocket.
 """
 
 from __future__ import annotations
@@ -25,14 +28,14 @@ django_asgi_app = get_asgi_application()
 
 from typing import Any  # noqa: E402
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from django_stability.health import with_health_probes  # noqa: E402
+from django_stability.realtime import GuardedAuthMiddlewareStack  # noqa: E402
 from example_project.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
-_events = AuthMiddlewareStack(URLRouter(http_urlpatterns))
+_events = GuardedAuthMiddlewareStack(URLRouter(http_urlpatterns))
 EVENTS_PREFIX = "/stability/events/"
 
 
@@ -48,7 +51,7 @@ application = with_health_probes(
         {
             "http": http,
             "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                GuardedAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
             ),
         }
     )

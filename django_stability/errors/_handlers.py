@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.views import csrf, defaults
 
+from django_stability.errors._database import is_connection_error, log_unavailable
 from django_stability.errors._mapping import answers_itself, problem_for_exception
 from django_stability.errors._negotiation import (
     api_prefixes,
@@ -86,8 +88,23 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: problem+json for API requests, Django's ``server_error`` page otherwise.
 
+    An exception that carries its own status, raised where
+    ``ProblemDetailsMiddleware`` does not see it (in a middleware listed
+    before it, a view middleware such as CSRF's), keeps that status: a
+    database connection failure is a 503 ``database_unavailable``, a
+    ``CircuitOpenError`` a 503 ``circuit_open``, both with ``Retry-After``
+    (a minimal HTML page of that status for browsers).
+
     .. versionadded:: 0.1
     """
+    # Django calls handler500 while handling the exception (in a worker thread
+    # under ASGI, where asgiref re-raises it), so it is the one being handled.
+    exception = sys.exc_info()[1]
+    if exception is not None and answers_itself(exception):
+        if is_connection_error(exception):
+            log_unavailable(exception)
+        problem = problem_for_exception(exception)
+        return _answer(request, problem, problem.to_html_response)
     return _answer(
         request, Problem.for_status(500), lambda: defaults.server_error(request)
     )

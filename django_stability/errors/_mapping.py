@@ -11,6 +11,12 @@ from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
 from django_ratelimit.exceptions import Ratelimited
 
+from django_stability.errors._database import (
+    DATABASE_DETAIL,
+    DATABASE_RETRY_AFTER,
+    DATABASE_UNAVAILABLE,
+    is_connection_error,
+)
 from django_stability.errors._problem import ABOUT_BLANK, Problem, check_status
 
 __all__ = [
@@ -153,11 +159,15 @@ register_problem(Ratelimited, status=429, code="rate_limited")
 
 
 def answers_itself(exc: BaseException) -> bool:
-    """Whether the exception carries its own status (ApplicationError or registered).
+    """Whether the exception carries its own status (ApplicationError, registered, database down).
 
     Django does not know these: left to it, they would all become 500s.
     """
-    return isinstance(exc, ApplicationError) or _registered(exc) is not None
+    return (
+        isinstance(exc, ApplicationError)
+        or _registered(exc) is not None
+        or is_connection_error(exc)
+    )
 
 
 def problem_for_exception(exc: BaseException) -> Problem:
@@ -182,6 +192,15 @@ def problem_for_exception(exc: BaseException) -> Problem:
             title=mapping.title,
             type=mapping.type,
             retry_after=getattr(exc, "retry_after", None),
+        )
+    if is_connection_error(exc):
+        # The database is down or unreachable (not the query's fault): a
+        # retry may succeed, as it will once the database breaker opens.
+        return Problem.for_status(
+            503,
+            detail=debug_detail or DATABASE_DETAIL,
+            code=DATABASE_UNAVAILABLE,
+            retry_after=DATABASE_RETRY_AFTER,
         )
     if isinstance(exc, Http404):
         return Problem.for_status(404, detail=debug_detail)

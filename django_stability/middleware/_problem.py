@@ -5,7 +5,8 @@ Last in ``MIDDLEWARE``, so the view, the URL resolver and the view middleware
 
 * ``process_exception`` sees exceptions raised by the view. Those that carry
   their own status (``ApplicationError``, registered classes such as
-  ``Ratelimited``) are answered here, since Django would turn them into 500s.
+  ``Ratelimited``, a database connection failure) are answered here, since
+  Django would turn them into 500s.
   All others (Http404, PermissionDenied, SuspiciousOperation, anything
   unexpected) are left to Django, so that its logging (``django.request``,
   ``django.security.*``, with the traceback for 500s), the
@@ -30,6 +31,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
+from django_stability.errors._database import is_connection_error, log_unavailable
 from django_stability.errors._mapping import answers_itself, problem_for_exception
 from django_stability.errors._negotiation import (
     api_prefixes,
@@ -104,6 +106,8 @@ class ProblemDetailsMiddleware:
     ) -> HttpResponse | None:
         problem = problem_for_exception(exception)
         request.__dict__[_PROBLEM] = problem
+        if is_connection_error(exception):
+            log_unavailable(exception)
         # Django knows the others; left to it, these would become 500s.
         return problem.to_html_response() if answers_itself(exception) else None
 

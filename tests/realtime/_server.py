@@ -5,7 +5,9 @@ channel layer's ``STABILITY_TEST_LAYER_PREFIX`` and ``STABILITY_TEST_LAYER_CAPAC
 and ``STABILITY_TEST_REALTIME`` (JSON for ``STABILITY_REALTIME``). The user
 comes from ``?user=<id>`` (a stand-in for session authentication, which is not
 what these tests exercise); ``POST /broadcast/<channel>/`` with
-``{"events": [...]}`` broadcasts from this process.
+``{"events": [...]}`` broadcasts from this process. ``?db=down`` makes the
+user lookup query the ``down`` database, whose port nothing listens on, as an
+authentication stack does during a database outage; ``OutageGuard`` answers.
 """
 
 from __future__ import annotations
@@ -13,11 +15,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 from typing import Any
 from urllib.parse import parse_qs
 
 import django
 from django.conf import settings
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
 
 settings.configure(
     INSTALLED_APPS=[
@@ -25,7 +35,17 @@ settings.configure(
         "django.contrib.auth",
         "django_stability",
     ],
-    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    DATABASES={
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+        "down": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": "127.0.0.1",
+            "PORT": _closed_port(),
+            "NAME": "postgres",
+            "USER": "postgres",
+            "OPTIONS": {"connect_timeout": 2},
+        },
+    },
     STABILITY_REDIS_URL=os.environ["STABILITY_REDIS_URL"],
     STABILITY_REALTIME=json.loads(os.environ.get("STABILITY_TEST_REALTIME", "{}")),
     CHANNEL_LAYERS={
@@ -52,11 +72,13 @@ django.setup()
 logging.basicConfig(level=logging.WARNING)
 logging.getLogger("channels_redis").setLevel(logging.INFO)
 
+from channels.db import database_sync_to_async  # noqa: E402
 from channels.generic.http import AsyncHttpConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.db import connections  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from django_stability.realtime import abroadcast  # noqa: E402
+from django_stability.realtime import OutageGuard, abroadcast  # noqa: E402
 from django_stability.realtime.routing import (  # noqa: E402
     http_urlpatterns,
     websocket_urlpatterns,
@@ -71,12 +93,19 @@ class QueryUser:
         self.is_authenticated = pk is not None
 
 
+def _query_down() -> None:
+    with connections["down"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
 class UserFromQuery:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         query = parse_qs(scope.get("query_string", b"").decode())
+        if query.get("db") == ["down"]:
+            await database_sync_to_async(_query_down)()
         scope = {**scope, "user": QueryUser(query.get("user", [None])[0])}
         return await self.inner(scope, receive, send)
 
@@ -98,6 +127,6 @@ application = ProtocolTypeRouter(
                 ]
             )
         ),
-        "websocket": UserFromQuery(URLRouter(websocket_urlpatterns)),
+        "websocket": OutageGuard(UserFromQuery(URLRouter(websocket_urlpatterns))),
     }
 )

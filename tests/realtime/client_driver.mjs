@@ -13,7 +13,7 @@ class StandInDocument extends EventTarget {
 const doc = new StandInDocument();
 const print = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const live = new StabilitySocket("unused", { url: socketUrl, document: doc });
-live.addEventListener("status", (e) => print({ kind: "status", label: e.detail.label, code: e.detail.code ?? null }));
+live.addEventListener("status", (e) => print({ kind: "status", label: e.detail.label, code: e.detail.code ?? null, delay: e.detail.delay ?? null }));
 live.addEventListener("event", (e) => print({ kind: "event", id: e.detail.id, data: e.detail.data }));
 live.addEventListener("reset", (e) => print({ kind: "reset", last_event_id: e.detail.last_event_id }));
 print({ kind: "backoff", delays: [0, 1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, { random: () => 1 })) });

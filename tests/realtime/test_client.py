@@ -176,3 +176,18 @@ def test_a_page_told_to_try_again_later_comes_back_with_redis(
             assert [line for line in page.seen if line["kind"] == "reset"] == []
         finally:
             page.close()
+
+
+def test_a_page_retries_with_backoff_while_the_database_is_down(
+    tmp_path: Path, marker: str
+) -> None:
+    """A 1013 (the database is down) is retried with backoff, never given up on like 4401."""
+    with servers(1, tmp_path, realtime={}) as (a,):
+        page = Page(f"{a.ws}/page.{marker}/?user=u{marker}&db=down")
+        try:
+            for _ in range(2):
+                lost = page.expect(kind="status", label="Reconnecting...", code=1013)
+                assert lost["delay"] >= 1000
+            assert all(line.get("label") != "Disconnected" for line in page.seen)
+        finally:
+            page.close()

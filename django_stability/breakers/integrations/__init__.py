@@ -16,13 +16,13 @@ from django_stability.breakers.integrations import (  # noqa: F401 - importing r
 from django_stability.breakers.integrations._cache import BreakerCache
 from django_stability.breakers.integrations._database import (
     install_database_breaker,
-    is_connection_error,
     uninstall_database_breaker,
 )
 from django_stability.breakers.integrations._email import (
     BreakerEmailBackend,
     is_mail_failure,
 )
+from django_stability.errors._database import is_connection_error
 
 __all__ = [
     "BreakerCache",

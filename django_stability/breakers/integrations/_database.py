@@ -21,32 +21,10 @@ from django.db.backends.signals import connection_created
 from django_stability.breakers._api import CircuitBreaker, _restoring
 from django_stability.breakers.integrations import _guard
 from django_stability.conf import conf
-
-# SQLSTATE prefixes of a failing server or link, not of a failing query:
-# connection exception (08), insufficient resources such as too many
-# connections (53), and shutdowns or "cannot connect now" (57P). The query's
-# own errors (57014 query_canceled by statement_timeout, 55P03 lock timeout,
-# 40P01 deadlock) are OperationalErrors too, but prove the server answered.
-_CONNECTION_SQLSTATES = ("08", "53", "57P")
+from django_stability.errors._database import is_connection_error
 
 _installed: dict[str, str | CircuitBreaker] = {}
 _DISPATCH_UID = "django_stability.breakers.integrations.database"
-
-
-def is_connection_error(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database could not be reached or dropped the connection.
-
-    ``OperationalError`` and ``InterfaceError`` count unless the driver gives
-    a SQLSTATE outside the classes of connection errors: the query's own
-    failures (``IntegrityError``, ``ProgrammingError``, ``DataError``, a
-    ``statement_timeout``) never do.
-
-    .. versionadded:: 0.1
-    """
-    if not isinstance(exc, OperationalError | InterfaceError):
-        return False
-    sqlstate = getattr(exc.__cause__, "sqlstate", None)
-    return not isinstance(sqlstate, str) or sqlstate.startswith(_CONNECTION_SQLSTATES)
 
 
 def _default_name(alias: str) -> str:

@@ -50,7 +50,9 @@ async def test_outage_answers_503_then_recovers(
     assert (await fetch(mode, "get", f"{view}{fault_db.alias}/")).json() == {"one": 1}
     fault_db.server.stop()
     failed = await fetch(mode, "get", f"{view}{fault_db.alias}/")
-    assert failed.status_code == 500  # the failure that opened the breaker
+    # The failure that opened the breaker: the database's, answered as such.
+    assert failed.status_code == 503
+    assert failed.json()["code"] == "database_unavailable"
     assert await db_breaker.astate() == "open"
     refused = await fetch(mode, "get", f"{view}{fault_db.alias}/")
     assert refused.status_code == 503

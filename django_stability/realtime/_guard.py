@@ -1,0 +1,144 @@
+"""``OutageGuard``: a dependency outage before a realtime answer starts is a retry, not a bare 500.
+
+Channels' ``AuthMiddlewareStack`` reads the session and the user from the
+database before any consumer runs. When the database is down, that raises
+out of the ASGI application and the server answers a bare 500 (or drops the
+WebSocket handshake). The guard, wrapped around the stack, answers instead:
+an HTTP request (the event stream) with a 503 problem and ``Retry-After``, a
+WebSocket by accepting it and closing it with 1013 ("try again later"), after
+an ``error`` frame carrying ``retry_after``.
+
+It only answers what :func:`~django_stability.errors.problem_for_exception`
+maps to 503 (a database connection failure, an open breaker's
+``CircuitOpenError``...) and only while nothing has been sent yet; every
+other exception goes on to the server unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Final
+
+import structlog
+
+from django_stability.errors import Problem, problem_for_exception
+from django_stability.errors._database import (
+    DATABASE_RETRY_AFTER,
+    is_connection_error,
+    log_unavailable,
+)
+
+__all__ = ["TRY_AGAIN_LATER", "GuardedAuthMiddlewareStack", "OutageGuard"]
+
+log = structlog.get_logger("django_stability.realtime")
+
+#: The WebSocket close code of an outage (RFC 6455's "Try Again Later").
+TRY_AGAIN_LATER: Final = 1013
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+# Loose on purpose: Channels' applications and most others are typed loosely or not at all.
+ASGIApp = Callable[..., Awaitable[object]]
+
+
+class OutageGuard:
+    """ASGI middleware: a 503-class failure before the response starts gets a retryable answer.
+
+    Wrap it around ``AuthMiddlewareStack(...)`` (or use
+    :func:`GuardedAuthMiddlewareStack`), for the WebSocket routes and for the
+    server-sent events stream.
+
+    Args:
+        inner: The ASGI application to guard.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, inner: ASGIApp) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.inner(scope, receive, send)
+            return
+        started = False
+        connected = False  # whether the inner app took the websocket.connect message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        async def guarded_receive() -> Message:
+            nonlocal connected
+            message = await receive()
+            connected = connected or message["type"] == "websocket.connect"
+            return message
+
+        try:
+            await self.inner(scope, guarded_receive, guarded_send)
+            return
+        except Exception as exc:
+            problem = problem_for_exception(exc)
+            if started or problem.status != 503:
+                raise
+            if is_connection_error(exc):
+                log_unavailable(exc)
+        if problem.retry_after is None:  # a 503 always says when to come back
+            problem = dataclasses.replace(problem, retry_after=DATABASE_RETRY_AFTER)
+        log.warning(
+            "realtime.unavailable",
+            transport=scope["type"],
+            error=problem.code,
+            retry_after=problem.retry_after,
+        )
+        if scope["type"] == "http":
+            await _answer_http(send, problem)
+        else:
+            await _close_websocket(receive, send, problem, connected=connected)
+
+
+async def _answer_http(send: Send, problem: Problem) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": problem.status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"retry-after", str(problem.retry_after).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": problem.body()})
+
+
+async def _close_websocket(
+    receive: Receive, send: Send, problem: Problem, *, connected: bool
+) -> None:
+    if not connected and (await receive())["type"] != "websocket.connect":
+        return  # the client left before its handshake was answered
+    # Accept first: a close before accept reaches the browser as 1006, without the code.
+    await send({"type": "websocket.accept"})
+    frame = {
+        "type": "error",
+        "error": problem.code,
+        "detail": problem.detail,
+        "retry_after": problem.retry_after,
+    }
+    await send({"type": "websocket.send", "text": json.dumps(frame)})
+    await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
+
+
+def GuardedAuthMiddlewareStack(inner: ASGIApp) -> OutageGuard:  # noqa: N802 - Channels' naming
+    """Channels' ``AuthMiddlewareStack(inner)`` inside an :class:`OutageGuard`.
+
+    .. versionadded:: 0.1
+    """
+    from channels.auth import AuthMiddlewareStack
+
+    return OutageGuard(AuthMiddlewareStack(inner))
