@@ -190,19 +190,25 @@ class Engine(BuiltinOps):
                     reply = backend.run(op, prefixed, encoded)
                 except self._outage_errors as exc:
                     self._availability.failed(exc, False)
-                    if not op.fallback:
-                        raise self._unavailable(op) from exc
-                else:
-                    return op.decode(reply)
-            else:
-                with self._attempt(probe) as attempt:
-                    attempt.reply = backend.run(op, prefixed, encoded)
-                if attempt.done:
-                    return op.decode(attempt.reply)
-                if not op.fallback:
-                    raise self._unavailable(op) from attempt.error
-        if backend is not None and not op.fallback:
-            raise self._unavailable(op)
+                    return self._local(op, keys, encoded, exc)
+                return op.decode(reply)
+            with self._attempt(probe) as attempt:
+                attempt.reply = backend.run(op, prefixed, encoded)
+            if attempt.done:
+                return op.decode(attempt.reply)
+            return self._local(op, keys, encoded, attempt.error)
+        return self._local(op, keys, encoded)
+
+    def _local(
+        self,
+        op: Operation[R],
+        keys: list[str],
+        encoded: list[str],
+        cause: BaseException | None = None,
+    ) -> R:
+        """What answers when Redis did not: process memory, unless ``op`` has no fallback."""
+        if self._redis is not None and not op.fallback:
+            raise self._unavailable(op) from cause
         return op.decode(self.memory.run(op, keys, encoded))
 
     def _unavailable(self, op: Operation[Any]) -> StateUnavailable:
@@ -243,11 +249,8 @@ class Engine(BuiltinOps):
                 )
             if attempt.done:
                 return op.decode(attempt.reply)
-            if not op.fallback:
-                raise self._unavailable(op) from attempt.error
-        if backend is not None and not op.fallback:
-            raise self._unavailable(op)
-        return op.decode(self.memory.run(op, keys, encoded))
+            return self._local(op, keys, encoded, attempt.error)
+        return self._local(op, keys, encoded)
 
     def ping(self) -> float:
         """Round-trip Redis now, whatever the backoff; return the seconds it took.
