@@ -70,33 +70,45 @@ def test_one_thread_reuses_one_connection(name: str, clock: FakeClock) -> None:
 def test_each_thread_has_its_own_and_close_closes_them_all(
     name: str, clock: FakeClock
 ) -> None:
-    """Four threads counting at once use four connections; close() ends every one of them."""
+    """Four threads counting at once use four connections; close() ends every one of them.
+
+    The threads stay alive while the connections are counted and closed: a
+    finished thread's connection may already be gone with its thread-local
+    storage, which would make the count depend on the garbage collector.
+    """
     engine = named_engine(name, clock)
-    barrier = threading.Barrier(4)
+    start = threading.Barrier(4)
+    counted = threading.Barrier(5)  # the four threads and this one
+    release = threading.Event()
     errors: list[BaseException] = []
 
     def count() -> None:
         try:
-            barrier.wait(timeout=10)
+            start.wait(timeout=10)
             for _ in range(50):
                 engine.incr("n", now=clock(), window=60)
-            barrier.wait(timeout=10)  # every thread holds its connection here
+            counted.wait(timeout=10)  # every thread holds its connection here
+            release.wait(timeout=30)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=count) for _ in range(4)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors
     try:
+        counted.wait(timeout=20)
+        assert connections_named(name) == 4
         assert engine.incr("n", now=clock(), window=60).hits == 201
         # The four threads' connections and this thread's one.
         assert connections_named(name) == 5
     finally:
         engine.close()
-    assert wait_for_connections(name, 0) == 0
+        closed = wait_for_connections(name, 0)
+        release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert not errors
+    assert closed == 0
 
 
 def test_a_connection_killed_by_the_server_is_replaced_at_once(
