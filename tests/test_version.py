@@ -82,3 +82,22 @@ async def test_trailing_slash_is_not_the_endpoint(mode):
     response = await fetch(mode, "get", "/stability/version/")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
+
+
+@modes
+@pytest.mark.parametrize(
+    ("path", "host", "status"),
+    [
+        ("/html/ok", None, 301),  # CommonMiddleware's APPEND_SLASH redirect
+        ("/html/ok/", "evil.example", 400),  # DisallowedHost, raised before any view
+    ],
+)
+async def test_responses_made_before_the_cache_middleware_carry_the_version(
+    mode, path, host, status, settings
+):
+    """A response that never reaches CacheHeadersMiddleware still carries X-App-Version."""
+    settings.STABILITY_APP_VERSION = "7.0.1"
+    headers = {"host": host} if host else {}
+    response = await fetch(mode, "get", path, headers=headers)
+    assert response.status_code == status
+    assert response["X-App-Version"] == "7.0.1"

@@ -19,6 +19,7 @@ from django_stability.correlation import (
     set_correlation_id,
 )
 from django_stability.logging import get_logger
+from django_stability.middleware._cache import _setting_version
 
 _log = get_logger("django_stability.correlation")
 
@@ -97,7 +98,11 @@ class CorrelationIdMiddleware:
     ``request.correlation_id``; afterwards the context is restored, so nothing
     leaks into the next request served by the same thread. Every response,
     errors and streaming ones included, carries the ID under every configured
-    header name. When the response already has an
+    header name, and ``X-App-Version`` (:ref:`STABILITY_APP_VERSION`) unless a
+    middleware inside this one set it: responses made before
+    ``CacheHeadersMiddleware`` is reached (an ``APPEND_SLASH`` redirect, a
+    ``DisallowedHost`` 400, the rate limiter's 429) carry it too. When the
+    response already has an
     ``Access-Control-Expose-Headers`` header (set by a CORS middleware inside
     this one), the names are appended to it so browsers may read them.
 
@@ -183,6 +188,8 @@ class CorrelationIdMiddleware:
         pairs = self._header_pairs()
         for name, _ in pairs:
             response[name] = cid
+        if "X-App-Version" not in response:
+            response["X-App-Version"] = _setting_version()
         exposed = response.get(_EXPOSE)
         if exposed is not None and exposed.strip() != "*":
             known = {item.strip().lower() for item in exposed.split(",")}

@@ -42,6 +42,14 @@ async def test_requests_over_the_limit_get_429_problem_with_retry_after(
     assert refused("global") == before + 1
 
 
+async def test_a_refusal_carries_the_app_version(mode, limits, ip, settings):
+    """The 429 is answered before CacheHeadersMiddleware, and still says which release refused it."""
+    settings.STABILITY_APP_VERSION = "7.0.1"
+    last = (await _burst(mode, 6, ip))[-1]
+    assert last.status_code == 429
+    assert last["X-App-Version"] == "7.0.1"
+
+
 async def test_the_101st_request_in_a_second_is_refused_for_one_second(
     mode, limits, ip
 ):
