@@ -33,11 +33,27 @@ PROBE_URL_NAMES = frozenset({"health", "health-live", "health-ready", "health-st
 CLIENT_CLOSED = 499
 
 
+#: The metric children of each (method, route, status) seen, so a request costs no
+#: ``labels()`` lookup (a lock and a tuple of strings). The keys are bounded like
+#: the labels themselves; the cap only guards against a URLconf of many patterns.
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_MAX_CHILDREN = 10_000
+
+
 def _observe(method: str | None, route: str, status: int, duration: float) -> None:
     """Count the request in ``stability_http_requests_total`` and its duration histogram."""
     method = method if method in metrics.HTTP_METHODS else "other"
-    metrics.http_requests.labels(method, route, str(status)).inc()
-    metrics.http_request_duration.labels(method, route).observe(duration)
+    key = (method, route, status)
+    pair = _children.get(key)
+    if pair is None:
+        pair = (
+            metrics.http_requests.labels(method, route, str(status)),
+            metrics.http_request_duration.labels(method, route),
+        )
+        if len(_children) < _MAX_CHILDREN:
+            _children[key] = pair
+    pair[0].inc()
+    pair[1].observe(duration)
 
 
 class _Observation:
