@@ -188,6 +188,7 @@ def test_breakers_accept_every_documented_option():
             "STABILITY_BREAKERS has an invalid breaker name: str 'pay/ments'",
         ),
         ({"": {}}, "STABILITY_BREAKERS has an invalid breaker name: str ''"),
+        ({"..": {}}, "STABILITY_BREAKERS has an invalid breaker name: str '..'"),
         ({1: {}}, "STABILITY_BREAKERS has an invalid breaker name: int 1"),
         (
             {"payments": 5},

@@ -28,7 +28,8 @@ def breaker(name: str) -> CircuitBreaker:
     and follow its changes.
 
     Raises:
-        ValueError: ``name`` is not 1-200 characters of ``[A-Za-z0-9._:-]``.
+        ValueError: ``name`` is not 1-200 characters of ``[A-Za-z0-9._:-]``,
+            or is ``.`` or ``..`` (which no URL of the breaker endpoints can carry).
 
     .. versionadded:: 0.1
     """
@@ -37,7 +38,8 @@ def breaker(name: str) -> CircuitBreaker:
         return found
     if not (isinstance(cast(object, name), str) and BREAKER_NAME.fullmatch(name)):
         raise ValueError(
-            f"breaker names are 1-200 characters of [A-Za-z0-9._:-], not {name!r}"
+            "breaker names are 1-200 characters of [A-Za-z0-9._:-], "
+            f'other than "." and "..", not {name!r}'
         )
     with _lock:
         return _breakers.setdefault(name, CircuitBreaker(name, load_config=config_for))

@@ -29,7 +29,8 @@ from django_stability.checks._base import (
 from django_stability.checks._codes import Codes
 from django_stability.conf import DEFAULT_REALTIME, Settings, conf
 
-BREAKER_NAME = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+# "." and ".." excluded: the breaker endpoints could not address them.
+BREAKER_NAME = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9._:-]{1,200}")
 
 
 def _optional(validator: Validator) -> Validator:

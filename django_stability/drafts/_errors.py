@@ -27,14 +27,15 @@ class DraftError(ApplicationError):
 
 
 class InvalidDraftKey(DraftError):
-    """The key is not 1-200 characters of ``[A-Za-z0-9._:-]`` (400 ``invalid_draft_key``).
+    """The key is not 1-200 characters of ``[A-Za-z0-9._:-]``, or is ``.`` or ``..`` (400 ``invalid_draft_key``).
 
     .. versionadded:: 0.1
     """
 
     def __init__(self, key: str) -> None:
         super().__init__(
-            "A draft key is 1 to 200 characters among A-Z, a-z, 0-9 and . _ : -",
+            "A draft key is 1 to 200 characters among A-Z, a-z, 0-9 and . _ : -, "
+            'and not "." or ".."',
             code="invalid_draft_key",
             status=400,
         )

@@ -46,7 +46,9 @@ __all__ = [
     "validate_key",
 ]
 
-_KEY = re.compile(r"[A-Za-z0-9._:-]{1,200}", re.ASCII)
+# "." and ".." are refused: clients remove them from a URL as dot segments, so
+# the API could never address such a draft.
+_KEY = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9._:-]{1,200}", re.ASCII)
 # An escaped NUL that is not itself an escaped backslash: PostgreSQL's jsonb refuses it.
 _NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 # A save retries only after losing a race to create the same key; twice is already rare.
@@ -54,7 +56,10 @@ _ATTEMPTS = 3
 
 
 def validate_key(key: object) -> str:
-    """``key`` if it is 1-200 characters of ``[A-Za-z0-9._:-]``.
+    """``key`` if it is 1-200 characters of ``[A-Za-z0-9._:-]``, other than ``.`` and ``..``.
+
+    Those two are refused because clients remove them from a URL as dot
+    segments: the HTTP API could never read or delete such a draft.
 
     Raises:
         InvalidDraftKey: Any other value.

@@ -22,13 +22,16 @@ from typing import Any
 
 from django_stability.state import MemoryStore, Operation
 
-CHANNEL_NAME = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+# "." and ".." excluded: a URL cannot carry them as a path segment.
+CHANNEL_NAME = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9._:-]{1,200}")
 
 
 def check_channel(channel: object) -> str:
     """Return ``channel`` if it is a valid channel name, else raise ``ValueError``."""
     if not isinstance(channel, str) or CHANNEL_NAME.fullmatch(channel) is None:
-        raise ValueError("a channel name must be 1-200 chars of [A-Za-z0-9._:-]")
+        raise ValueError(
+            'a channel name must be 1-200 chars of [A-Za-z0-9._:-], not "." or ".."'
+        )
     return channel
 
 

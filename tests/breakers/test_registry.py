@@ -26,7 +26,9 @@ def test_same_object_per_name():
     assert breaker("reg-a") is not breaker("reg-b")
 
 
-@pytest.mark.parametrize("name", ["", "a/b", "ü", "x" * 201, "with space", 12])
+@pytest.mark.parametrize(
+    "name", ["", ".", "..", "a/b", "ü", "x" * 201, "with space", 12]
+)
 def test_bad_names_are_refused(name):
     """A name outside 1-200 chars of [A-Za-z0-9._:-] is a ValueError naming the rule."""
     with pytest.raises(ValueError, match=r"1-200 characters"):

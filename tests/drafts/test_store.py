@@ -27,8 +27,20 @@ from django_stability.drafts import (
 from django_stability.models import Draft
 from tests.drafts.conftest import ago, stored
 
-BAD_KEYS = ["", "a" * 201, "a/b", "notes/1", "é", "clé", "a b", "a\n", "日本"]
-GOOD_KEYS = ["a", "a" * 200, "note:42.v-1_x", "..", "A-Z.0_9:"]
+BAD_KEYS = [
+    "",
+    ".",
+    "..",
+    "a" * 201,
+    "a/b",
+    "notes/1",
+    "é",
+    "clé",
+    "a b",
+    "a\n",
+    "日本",
+]
+GOOD_KEYS = ["a", "a" * 200, "note:42.v-1_x", "...", ".a", "a.", "A-Z.0_9:"]
 
 
 def test_first_save_creates_version_1_with_size_and_expiry(alice, settings):
@@ -111,7 +123,7 @@ def test_saving_an_expired_key_starts_a_new_draft(alice):
 
 @pytest.mark.parametrize("key", BAD_KEYS)
 def test_bad_keys_are_refused(alice, key):
-    """Keys outside 1-200 chars of [A-Za-z0-9._:-] raise InvalidDraftKey (400) and store nothing."""
+    """Keys outside 1-200 chars of [A-Za-z0-9._:-], "." and ".." raise InvalidDraftKey (400) and store nothing."""
     with pytest.raises(InvalidDraftKey) as caught:
         save_draft(alice, key, "x")
     assert (caught.value.status, caught.value.code) == (400, "invalid_draft_key")

@@ -27,7 +27,12 @@ keys = st.one_of(
 
 
 def _is_key(value: object) -> bool:
-    return isinstance(value, str) and 1 <= len(value) <= 200 and set(value) <= SAFE
+    return (
+        isinstance(value, str)
+        and 1 <= len(value) <= 200
+        and set(value) <= SAFE
+        and value not in (".", "..")  # dot segments: no URL can carry them
+    )
 
 
 @PROPERTY

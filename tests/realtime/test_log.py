@@ -104,9 +104,10 @@ async def test_a_log_created_again_starts_above_its_old_ids(engine):
 
 
 def test_channel_names_are_validated():
-    """Channel names follow the draft key charset; anything else is a ValueError."""
+    """Channel names follow the draft key rule; anything else (dot segments too) is a ValueError."""
     assert check_channel("notes:42.a-b_c") == "notes:42.a-b_c"
-    for bad in ["", "a" * 201, "with space", "slash/", "é", None, 3]:
+    assert check_channel("...") == "..."
+    for bad in ["", ".", "..", "a" * 201, "with space", "slash/", "é", None, 3]:
         with pytest.raises(ValueError, match="channel name"):
             check_channel(bad)
 
