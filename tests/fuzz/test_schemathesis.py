@@ -82,7 +82,7 @@ EDGE_KEYS = (
 )
 # Bodies at the edges of the write's schema: null data, versions that are not
 # positive integers (booleans and floats included), documents that are not objects.
-EDGE_BODIES = (
+EDGE_BODIES: tuple[Any, ...] = (
     {"data": 1},
     {"data": {"nested": [1, 2, {"x": None}]}, "version": 1},
     {"data": None},
@@ -136,8 +136,8 @@ def open_stream(server: ExampleServer, caller: Caller, case: Any) -> bool:
         assert opened.headers["Content-Type"].startswith("text/event-stream")
         assert opened.headers["Cache-Control"] == "no-cache"
         assert opened.headers["X-Accel-Buffering"] == "no"
-        first = next(opened.iter_lines(decode_unicode=True))
-        assert first.startswith("retry: "), first
+        first = next(opened.iter_lines())
+        assert first.startswith(b"retry: "), first
     return True
 
 
