@@ -13,7 +13,6 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 
 from django_stability import metrics
-from django_stability.realtime import _session
 from django_stability.realtime._session import HTTP_STATUS, Refusal
 from django_stability.realtime._subscriber import Subscriber, bind_context, header
 
@@ -64,25 +63,12 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
             raise StopConsumer()
 
     async def handle(self, body: bytes) -> None:
-        kwargs = self.scope.get("url_route", {}).get("kwargs", {})
-        user = self.scope.get("user")
-        bind_context(self.scope, user, kwargs.get("channel"))
+        bind_context(self.scope)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         raw_id = header(self.scope, b"last-event-id")
         if raw_id is None:
             raw_id = query.get("last_event_id", [None])[-1]
-        session, refusal, last_id = await _session.admit(
-            kwargs.get("channel"), raw_id, user, self.can_subscribe, self.clock
-        )
-        if refusal is not None:
-            await self._refuse(refusal)
-            return
-        assert session is not None
-        replay = await self.start(session, last_id)
-        if replay is None:
-            await self._refuse(_session.LOG_UNAVAILABLE)
-            return
-        self.started(replay)
+        await self.subscribe(raw_id)
 
     async def _begin(self) -> None:
         self.streaming = True

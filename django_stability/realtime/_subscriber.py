@@ -36,8 +36,15 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-def bind_context(scope: dict[str, Any], user: Any, channel: object) -> None:
-    """Bind the correlation ID (the client's, if valid) and the user into this task's log lines."""
+def url_channel(scope: dict[str, Any]) -> object:
+    """The ``channel`` URL kwarg of the route (not yet validated)."""
+    return scope.get("url_route", {}).get("kwargs", {}).get("channel")
+
+
+def bind_context(scope: dict[str, Any]) -> None:
+    """Bind the correlation ID (the client's, if valid), user and channel into this task's log lines."""
+    user: Any = scope.get("user")
+    channel = url_channel(scope)
     cid = header(scope, b"x-correlation-id")
     set_correlation_id(cid if is_valid_correlation_id(cid) else new_correlation_id())
     user_id = str(user.pk) if getattr(user, "is_authenticated", False) else None
@@ -55,6 +62,7 @@ class Subscriber:
     ticker: asyncio.Task[None] | None = None
     channel_layer: Any
     channel_name: str
+    scope: dict[str, Any]
 
     def can_subscribe(self, user: Any, channel: str) -> bool:
         """Whether ``user`` (authenticated) may subscribe to ``channel``.
@@ -100,6 +108,34 @@ class Subscriber:
 
     def restart_soon(self) -> None:  # pragma: no cover - always overridden
         raise NotImplementedError
+
+    async def _refuse(  # pragma: no cover - always overridden
+        self, refusal: _session.Refusal
+    ) -> None:
+        raise NotImplementedError
+
+    async def subscribe(self, raw_id: str | None) -> None:
+        """Admit the client to its URL's channel from ``raw_id``, replay and start; or refuse it.
+
+        A refusal of admission (bad channel or id, anonymous, not allowed,
+        over a limit) and a log that cannot be read are told the client the
+        transport's way (a close code, a problem response).
+        """
+        session, refusal, last_id = await _session.admit(
+            url_channel(self.scope),
+            raw_id,
+            self.scope.get("user"),
+            self.can_subscribe,
+            self.clock,
+        )
+        if refusal is None:
+            assert session is not None
+            replay = await self.start(session, last_id)
+            if replay is not None:
+                self.started(replay)
+                return
+            refusal = _session.LOG_UNAVAILABLE
+        await self._refuse(refusal)
 
     async def _begin(self) -> None:
         """Open the stream, once the first log read succeeded (SSE sends its headers here)."""

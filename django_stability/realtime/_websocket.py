@@ -35,26 +35,12 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
 
     async def connect(self) -> None:
         self.heartbeat = Heartbeat()
-        kwargs = self.scope.get("url_route", {}).get("kwargs", {})
-        user = self.scope.get("user")
-        bind_context(self.scope, user, kwargs.get("channel"))
+        bind_context(self.scope)
         # Accept first: a close before accept reaches the browser as 1006,
         # losing the code that tells the client what to do.
         await self.accept()
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        raw_id = query.get("last_event_id", [None])[-1]
-        session, refusal, last_id = await _session.admit(
-            kwargs.get("channel"), raw_id, user, self.can_subscribe, self.clock
-        )
-        if refusal is not None:
-            await self._refuse(refusal)
-            return
-        assert session is not None
-        replay = await self.start(session, last_id)
-        if replay is None:
-            await self._refuse(_session.LOG_UNAVAILABLE)
-            return
-        self.started(replay)
+        await self.subscribe(query.get("last_event_id", [None])[-1])
 
     async def _send_subscribed(self) -> None:
         session = self.session
