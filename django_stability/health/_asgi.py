@@ -23,10 +23,8 @@ from typing import Any
 from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 
+from django_stability._headers import response_header_items, scope_correlation_id
 from django_stability.conf import on_setting_changed
-from django_stability.correlation import is_valid_correlation_id, new_correlation_id
-from django_stability.middleware._cache import _setting_version
-from django_stability.middleware._correlation import _configured_pairs
 
 __all__ = ["with_health_probes"]
 
@@ -59,26 +57,12 @@ class _Paths:
 _paths = _Paths()
 
 
-def _correlation_id(scope: Any) -> str:
-    """The first valid ID among the configured request headers, or a new one."""
-    received: dict[bytes, bytes] = dict(scope.get("headers", ()))
-    for name, _ in _configured_pairs():
-        value = received.get(name.lower().encode("latin-1"))
-        if value is not None:
-            text = value.decode("latin-1")
-            if is_valid_correlation_id(text):
-                return text
-    return new_correlation_id()
-
-
 async def _respond(
     response: HttpResponse, scope: Any, send: Any, *, head: bool
 ) -> None:
     body = response.content
-    cid = _correlation_id(scope)
-    for name, _ in _configured_pairs():
-        response[name] = cid
-    response["X-App-Version"] = _setting_version()
+    for name, value in response_header_items(scope_correlation_id(scope)):
+        response[name] = value
     headers = [
         (name.encode("latin-1"), value.encode("latin-1"))
         for name, value in response.items()

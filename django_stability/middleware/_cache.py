@@ -31,6 +31,8 @@ from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe
 
+from django_stability import _headers
+from django_stability._headers import header_value
 from django_stability.conf import cached_on_settings, conf
 
 __all__ = ["CacheHeadersMiddleware"]
@@ -52,19 +54,6 @@ class _Policy(NamedTuple):
     no_store: bool
 
 
-def _header_value(value: object, what: str) -> str:
-    if (
-        not isinstance(value, str)
-        or not value.strip()
-        or "\r" in value
-        or "\n" in value
-    ):
-        raise ImproperlyConfigured(
-            f"{what} must be a non-empty str without line breaks, not {value!r}."
-        )
-    return value
-
-
 def compile_policies(
     policies: object, setting: str = "STABILITY_CACHE_POLICIES"
 ) -> tuple[_Policy, ...]:
@@ -84,7 +73,7 @@ def compile_policies(
             raise ImproperlyConfigured(
                 f"{setting}: a prefix must be a str starting with '/', not {prefix!r}."
             )
-        value = _header_value(value, f"{setting}: the Cache-Control for {prefix!r}")
+        value = header_value(value, f"{setting}: the Cache-Control for {prefix!r}")
         compiled.append(_Policy(prefix, value, _no_store(value)))
     return tuple(compiled)
 
@@ -92,12 +81,6 @@ def compile_policies(
 @cached_on_settings
 def _setting_policies() -> tuple[_Policy, ...]:
     return compile_policies(conf.cache_policies)
-
-
-@cached_on_settings
-def _setting_version() -> str:
-    # Cached: the default reads the APP_VERSION environment variable, once.
-    return _header_value(conf.app_version, "STABILITY_APP_VERSION")
 
 
 @functools.lru_cache(maxsize=128)
@@ -148,11 +131,11 @@ class CacheHeadersMiddleware:
             None if policies is None else compile_policies(policies, "policies")
         )
         self._version = (
-            None if app_version is None else _header_value(app_version, "app_version")
+            None if app_version is None else header_value(app_version, "app_version")
         )
         # Validate the settings at startup rather than on the first request.
         _setting_policies()
-        _setting_version()
+        _headers.app_version()
 
     def __call__(
         self, request: HttpRequest
@@ -182,7 +165,7 @@ class CacheHeadersMiddleware:
             and not response.streaming
         ):
             response = _conditional(request, cast(HttpResponse, response))
-        response["X-App-Version"] = self._version or _setting_version()
+        response["X-App-Version"] = self._version or _headers.app_version()
         return response
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase, StreamingHttpResponse
 
-from django_stability.conf import cached_on_settings, conf
+from django_stability._headers import app_version, correlation_pairs, header_pairs
 from django_stability.correlation import (
     is_valid_correlation_id,
     new_correlation_id,
@@ -19,27 +17,10 @@ from django_stability.correlation import (
     set_correlation_id,
 )
 from django_stability.logging import get_logger
-from django_stability.middleware._cache import _setting_version
 
 _log = get_logger("django_stability.correlation")
 
-_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+").fullmatch
 _EXPOSE = "Access-Control-Expose-Headers"
-
-
-def _header_pairs(names: Sequence[object]) -> tuple[tuple[str, str], ...]:
-    """``(header name, request.META key)`` for each name; bad names are a configuration error."""
-    pairs = []
-    for name in names:
-        if not isinstance(name, str) or not _HEADER_NAME(name):
-            raise ImproperlyConfigured(f"invalid correlation header name {name!r}")
-        pairs.append((name, "HTTP_" + name.upper().replace("-", "_")))
-    return tuple(pairs)
-
-
-@cached_on_settings
-def _configured_pairs() -> tuple[tuple[str, str], ...]:
-    return _header_pairs(conf.correlation_headers)
 
 
 class _BoundIterator:
@@ -134,9 +115,9 @@ class CorrelationIdMiddleware:
         if self.async_mode:
             markcoroutinefunction(self)
         # Validated now so a typo fails at startup, not on the first request.
-        self._pairs = _header_pairs(headers) if headers is not None else None
+        self._pairs = header_pairs(headers) if headers is not None else None
         if headers is None:
-            _configured_pairs()
+            correlation_pairs()
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
@@ -155,7 +136,7 @@ class CorrelationIdMiddleware:
             reset_correlation_id(token)
 
     def _header_pairs(self) -> tuple[tuple[str, str], ...]:
-        return _configured_pairs() if self._pairs is None else self._pairs
+        return correlation_pairs() if self._pairs is None else self._pairs
 
     def _before(self, request: HttpRequest) -> str:
         rejected: list[tuple[str, int]] = []
@@ -189,7 +170,7 @@ class CorrelationIdMiddleware:
         for name, _ in pairs:
             response[name] = cid
         if "X-App-Version" not in response:
-            response["X-App-Version"] = _setting_version()
+            response["X-App-Version"] = app_version()
         exposed = response.get(_EXPOSE)
         if exposed is not None and exposed.strip() != "*":
             known = {item.strip().lower() for item in exposed.split(",")}
