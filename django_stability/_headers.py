@@ -11,7 +11,7 @@ one place that reads and validates both settings for all of them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -68,7 +68,7 @@ def app_version() -> str:
     return header_value(conf.app_version, "STABILITY_APP_VERSION")
 
 
-def scope_correlation_id(scope: dict[str, Any]) -> str:
+def scope_correlation_id(scope: Mapping[str, Any]) -> str:
     """The first valid ID among the configured headers of an ASGI scope, or a new one."""
     received: dict[bytes, bytes] = dict(scope.get("headers", ()))
     for name, _ in correlation_pairs():

@@ -23,6 +23,8 @@ from typing import Any, Final
 
 import structlog
 
+from django_stability._headers import asgi_headers, scope_correlation_id
+from django_stability.correlation import correlation_scope
 from django_stability.errors import Problem, problem_for_exception
 from django_stability.errors._database import (
     DATABASE_RETRY_AFTER,
@@ -97,12 +99,12 @@ class OutageGuard:
             retry_after=problem.retry_after,
         )
         if scope["type"] == "http":
-            await _answer_http(send, problem)
+            await _answer_http(send, problem, scope_correlation_id(scope))
         else:
             await _close_websocket(receive, send, problem, connected=connected)
 
 
-async def _answer_http(send: Send, problem: Problem) -> None:
+async def _answer_http(send: Send, problem: Problem, cid: str) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -111,10 +113,13 @@ async def _answer_http(send: Send, problem: Problem) -> None:
                 (b"content-type", b"application/problem+json"),
                 (b"retry-after", str(problem.retry_after).encode()),
                 (b"cache-control", b"no-store"),
+                *asgi_headers(cid),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": problem.body()})
+    with correlation_scope(cid):
+        body = problem.body()
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _close_websocket(

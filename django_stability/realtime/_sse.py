@@ -13,6 +13,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 
 from django_stability import metrics
+from django_stability._headers import asgi_headers
 from django_stability.realtime._session import HTTP_STATUS, Refusal
 from django_stability.realtime._subscriber import Subscriber, bind_context, header
 
@@ -39,6 +40,7 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
 
     transport = "sse"
     streaming = False
+    correlation_id = ""
 
     def retry_ms(self) -> int:
         """The ``retry:`` hint: a random 1-5 s, so clients cut off together come back spread out.
@@ -63,7 +65,7 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
             raise StopConsumer()
 
     async def handle(self, body: bytes) -> None:
-        bind_context(self.scope)
+        self.correlation_id = bind_context(self.scope)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         raw_id = header(self.scope, b"last-event-id")
         if raw_id is None:
@@ -72,7 +74,9 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
 
     async def _begin(self) -> None:
         self.streaming = True
-        await self.send_headers(status=200, headers=HEADERS)
+        await self.send_headers(
+            status=200, headers=[*HEADERS, *asgi_headers(self.correlation_id)]
+        )
         await self._write(f"retry: {self.retry_ms()}\n\n")
 
     async def _send_subscribed(self) -> None:
@@ -90,8 +94,13 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
             "status": status,
             "detail": refusal.detail,
             "code": refusal.error,
+            "correlation_id": self.correlation_id,
         }
-        headers = [(b"Content-Type", b"application/problem+json")]
+        headers = [
+            (b"Content-Type", b"application/problem+json"),
+            (b"Cache-Control", b"no-store"),
+            *asgi_headers(self.correlation_id),
+        ]
         if refusal.retry_after is not None:
             retry = str(max(1, round(refusal.retry_after + 0.499)))
             headers.append((b"Retry-After", retry.encode()))

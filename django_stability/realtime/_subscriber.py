@@ -15,11 +15,8 @@ from typing import Any
 import structlog
 
 from django_stability import metrics
-from django_stability.correlation import (
-    is_valid_correlation_id,
-    new_correlation_id,
-    set_correlation_id,
-)
+from django_stability._headers import scope_correlation_id
+from django_stability.correlation import set_correlation_id
 from django_stability.realtime import _session, _shutdown
 from django_stability.realtime._log import Replay
 from django_stability.realtime._session import Session
@@ -41,16 +38,21 @@ def url_channel(scope: dict[str, Any]) -> object:
     return scope.get("url_route", {}).get("kwargs", {}).get("channel")
 
 
-def bind_context(scope: dict[str, Any]) -> None:
-    """Bind the correlation ID (the client's, if valid), user and channel into this task's log lines."""
+def bind_context(scope: dict[str, Any]) -> str:
+    """Bind the correlation ID, user and channel into this task's log lines; return the ID.
+
+    The ID is the first valid one among the ``STABILITY_CORRELATION_HEADERS``
+    of the request, as for HTTP requests, or a new one.
+    """
     user: Any = scope.get("user")
     channel = url_channel(scope)
-    cid = header(scope, b"x-correlation-id")
-    set_correlation_id(cid if is_valid_correlation_id(cid) else new_correlation_id())
+    cid = scope_correlation_id(scope)
+    set_correlation_id(cid)
     user_id = str(user.pk) if getattr(user, "is_authenticated", False) else None
     structlog.contextvars.bind_contextvars(
         user_id=user_id, realtime_channel=str(channel)[:200]
     )
+    return cid
 
 
 class Subscriber:

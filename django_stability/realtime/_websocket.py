@@ -10,6 +10,7 @@ import structlog
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from django_stability import metrics
+from django_stability._headers import asgi_headers
 from django_stability.realtime import _session
 from django_stability.realtime._session import Heartbeat, Refusal
 from django_stability.realtime._subscriber import Subscriber, bind_context
@@ -35,10 +36,11 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
 
     async def connect(self) -> None:
         self.heartbeat = Heartbeat()
-        bind_context(self.scope)
+        cid = bind_context(self.scope)
         # Accept first: a close before accept reaches the browser as 1006,
-        # losing the code that tells the client what to do.
-        await self.accept()
+        # losing the code that tells the client what to do. The handshake's
+        # answer carries the correlation and version headers, as HTTP ones do.
+        await self.accept(headers=asgi_headers(cid))
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         await self.subscribe(query.get("last_event_id", [None])[-1])
 

@@ -124,7 +124,8 @@ def open_stream(server: ExampleServer, caller: Caller, case: Any) -> bool:
     """Open the event stream as ``case`` asks; True when it opened, was checked and closed.
 
     An open stream never ends, so it cannot be read whole: its content type, the
-    headers that keep proxies from buffering or caching it, and its first line
+    headers that keep proxies from buffering or caching it, the correlation and
+    version headers, and its first line
     (the ``retry:`` hint) are checked, then the connection is closed. Any other
     answer ends, and is validated whole by the caller (False).
     """
@@ -136,6 +137,8 @@ def open_stream(server: ExampleServer, caller: Caller, case: Any) -> bool:
         assert opened.headers["Content-Type"].startswith("text/event-stream")
         assert opened.headers["Cache-Control"] == "no-cache"
         assert opened.headers["X-Accel-Buffering"] == "no"
+        assert opened.headers["X-Correlation-ID"]
+        assert opened.headers["X-App-Version"]
         first = next(opened.iter_lines())
         assert first.startswith(b"retry: "), first
     return True

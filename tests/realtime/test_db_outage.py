@@ -150,6 +150,10 @@ async def test_event_stream_is_503_problem_while_the_database_is_down(
     problem = json.loads(response["body"])
     assert problem["code"] == "database_unavailable"
     assert problem["status"] == 503
+    # The ID to quote, in the body and under each correlation header, and the version.
+    assert problem["correlation_id"] == headers[b"X-Correlation-ID"].decode()
+    assert headers[b"X-Request-ID"] == headers[b"X-Correlation-ID"]
+    assert headers[b"X-App-Version"]
 
 
 async def test_a_failure_after_the_answer_started_goes_to_the_server(

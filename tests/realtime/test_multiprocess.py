@@ -70,6 +70,27 @@ async def test_an_event_broadcast_on_one_server_reaches_a_client_of_the_other(
         await ws.close()
 
 
+async def test_the_handshake_answer_carries_the_correlation_and_version_headers(
+    tmp_path: Path, marker: str
+) -> None:
+    """The 101 echoes the client's ID under every configured name, with X-App-Version, as HTTP does."""
+    with servers(1, tmp_path, realtime={}) as (server,):
+        ws = await connect(
+            f"{server.ws}/hs.{marker}/?user=u{marker}",
+            open_timeout=WAIT,
+            close_timeout=1,
+            additional_headers={"X-Request-ID": f"trace-{marker}"},
+        )
+        try:
+            assert ws.response is not None
+            headers = ws.response.headers
+            assert headers["X-Correlation-ID"] == f"trace-{marker}"
+            assert headers["X-Request-ID"] == f"trace-{marker}"
+            assert headers["X-App-Version"]
+        finally:
+            await ws.close()
+
+
 async def test_the_per_user_cap_holds_across_servers(
     tmp_path: Path, marker: str
 ) -> None:

@@ -82,6 +82,19 @@ async def test_the_stream_has_the_proxy_headers_and_a_retry_hint(
     await stream.close()
 
 
+@override_settings(STABILITY_APP_VERSION="9.9.9")
+async def test_the_stream_carries_the_correlation_and_version_headers(
+    backend: Engine, channel: str
+) -> None:
+    """The client's valid ID comes back under every configured name, with X-App-Version."""
+    stream = Stream(channel, User(), headers=[(b"x-request-id", b"trace-sse-7")])
+    headers = dict((await stream.start())["headers"])
+    assert headers[b"X-Correlation-ID"] == b"trace-sse-7"
+    assert headers[b"X-Request-ID"] == b"trace-sse-7"
+    assert headers[b"X-App-Version"] == b"9.9.9"
+    await stream.close()
+
+
 async def test_live_events_are_streamed_with_ids(backend: Engine, channel: str) -> None:
     """An event broadcast after subscribing arrives as an SSE message carrying its id."""
     stream = Stream(channel, User())
@@ -151,8 +164,13 @@ async def test_refusals_are_problem_responses(
     stream = Stream(channel_name, user, query=query)
     start = await stream.start()
     assert start["status"] == status
-    assert dict(start["headers"])[b"Content-Type"] == b"application/problem+json"
-    assert json.loads(await stream.chunk())["code"] == code
+    headers = dict(start["headers"])
+    assert headers[b"Content-Type"] == b"application/problem+json"
+    body = json.loads(await stream.chunk())
+    assert body["code"] == code
+    # The ID to quote when reporting the refusal, in the body and the headers.
+    assert body["correlation_id"] == headers[b"X-Correlation-ID"].decode()
+    assert headers[b"X-App-Version"]
 
 
 @override_settings(STABILITY_REALTIME={"MAX_CONNECTIONS_PER_USER": 1})
