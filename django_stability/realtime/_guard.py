@@ -101,7 +101,9 @@ class OutageGuard:
         if scope["type"] == "http":
             await _answer_http(send, problem, scope_correlation_id(scope))
         else:
-            await _close_websocket(receive, send, problem, connected=connected)
+            await _close_websocket(
+                receive, send, problem, scope_correlation_id(scope), connected=connected
+            )
 
 
 async def _answer_http(send: Send, problem: Problem, cid: str) -> None:
@@ -123,12 +125,12 @@ async def _answer_http(send: Send, problem: Problem, cid: str) -> None:
 
 
 async def _close_websocket(
-    receive: Receive, send: Send, problem: Problem, *, connected: bool
+    receive: Receive, send: Send, problem: Problem, cid: str, *, connected: bool
 ) -> None:
     if not connected and (await receive())["type"] != "websocket.connect":
         return  # the client left before its handshake was answered
     # Accept first: a close before accept reaches the browser as 1006, without the code.
-    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.accept", "headers": asgi_headers(cid)})
     frame = {
         "type": "error",
         "error": problem.code,

@@ -81,8 +81,13 @@ def _socket(
 async def _assert_try_again_later(
     communicator: WebsocketCommunicator,
 ) -> dict[str, Any]:
-    connected, _ = await communicator.connect(timeout=WAIT)
-    assert connected  # accepted, so a browser sees the close code
+    await communicator.send_input({"type": "websocket.connect"})
+    accept = await communicator.receive_output(timeout=WAIT)
+    assert accept["type"] == "websocket.accept"  # so a browser sees the close code
+    # The handshake's answer carries the correlation and version headers.
+    headers = dict(accept["headers"])
+    assert headers[b"X-Correlation-ID"] == headers[b"X-Request-ID"]
+    assert headers[b"X-App-Version"]
     frame: dict[str, Any] = await communicator.receive_json_from(timeout=WAIT)
     closed = await communicator.receive_output(timeout=WAIT)
     assert closed == {"type": "websocket.close", "code": 1013}
