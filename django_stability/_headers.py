@@ -80,17 +80,16 @@ def scope_correlation_id(scope: Mapping[str, Any]) -> str:
     return new_correlation_id()
 
 
-def asgi_headers(cid: str) -> list[tuple[bytes, bytes]]:
-    """The correlation and version headers of an answer made in front of Django."""
-    headers = [
-        (name.encode("latin-1"), cid.encode("ascii")) for name, _ in correlation_pairs()
-    ]
-    headers.append((VERSION_HEADER.encode("ascii"), app_version().encode("latin-1")))
-    return headers
-
-
 def response_header_items(cid: str) -> Iterable[tuple[str, str]]:
-    """The same headers as ``(name, value)`` strings, to set on an ``HttpResponse``."""
+    """``(name, value)`` of the correlation and version headers, to set on an ``HttpResponse``."""
     for name, _ in correlation_pairs():
         yield name, cid
     yield VERSION_HEADER, app_version()
+
+
+def asgi_headers(cid: str) -> list[tuple[bytes, bytes]]:
+    """The same headers as ASGI ``(bytes, bytes)`` pairs, for an answer made in front of Django."""
+    return [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in response_header_items(cid)
+    ]
