@@ -165,7 +165,7 @@ class CacheHeadersMiddleware:
             and not response.streaming
         ):
             response = _conditional(request, cast(HttpResponse, response))
-        response["X-App-Version"] = self._version or _headers.app_version()
+        response[_headers.VERSION_HEADER] = self._version or _headers.app_version()
         return response
 
 

@@ -9,7 +9,12 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase, StreamingHttpResponse
 
-from django_stability._headers import app_version, correlation_pairs, header_pairs
+from django_stability._headers import (
+    VERSION_HEADER,
+    app_version,
+    correlation_pairs,
+    header_pairs,
+)
 from django_stability.correlation import (
     is_valid_correlation_id,
     new_correlation_id,
@@ -169,8 +174,8 @@ class CorrelationIdMiddleware:
         pairs = self._header_pairs()
         for name, _ in pairs:
             response[name] = cid
-        if "X-App-Version" not in response:
-            response["X-App-Version"] = app_version()
+        if VERSION_HEADER not in response:
+            response[VERSION_HEADER] = app_version()
         exposed = response.get(_EXPOSE)
         if exposed is not None and exposed.strip() != "*":
             known = {item.strip().lower() for item in exposed.split(",")}

@@ -92,18 +92,18 @@ class OutageGuard:
                 log_unavailable(exc)
         if problem.retry_after is None:  # a 503 always says when to come back
             problem = dataclasses.replace(problem, retry_after=DATABASE_RETRY_AFTER)
-        log.warning(
-            "realtime.unavailable",
-            transport=scope["type"],
-            error=problem.code,
-            retry_after=problem.retry_after,
-        )
-        if scope["type"] == "http":
-            await _answer_http(send, problem, scope_correlation_id(scope))
-        else:
-            await _close_websocket(
-                receive, send, problem, scope_correlation_id(scope), connected=connected
+        # The log line, the answer's headers and its body name the same ID.
+        with correlation_scope(scope_correlation_id(scope)) as cid:
+            log.warning(
+                "realtime.unavailable",
+                transport=scope["type"],
+                error=problem.code,
+                retry_after=problem.retry_after,
             )
+            if scope["type"] == "http":
+                await _answer_http(send, problem, cid)
+            else:
+                await _close_websocket(receive, send, problem, cid, connected=connected)
 
 
 async def _answer_http(send: Send, problem: Problem, cid: str) -> None:
@@ -119,9 +119,7 @@ async def _answer_http(send: Send, problem: Problem, cid: str) -> None:
             ],
         }
     )
-    with correlation_scope(cid):
-        body = problem.body()
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": problem.body()})
 
 
 async def _close_websocket(

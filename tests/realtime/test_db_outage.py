@@ -32,6 +32,7 @@ from django_stability.realtime import GuardedAuthMiddlewareStack, OutageGuard
 from django_stability.realtime.routing import http_urlpatterns, websocket_urlpatterns
 from tests.breakers.integrations.conftest import fake_breaker
 from tests.fixtures.postgres_server import PostgresServer, database_alias
+from tests.logcapture import capture_logs
 from tests.state.conftest import FakeClock
 
 pytestmark = pytest.mark.postgres
@@ -147,9 +148,13 @@ async def test_event_stream_is_503_problem_while_the_database_is_down(
     communicator = HttpCommunicator(
         app, "GET", "/stability/events/news/", headers=COOKIE
     )
-    response = await communicator.get_response(timeout=WAIT)
+    with capture_logs() as logs:
+        response = await communicator.get_response(timeout=WAIT)
     headers = dict(response["headers"])
     assert response["status"] == 503
+    # Operators find the refusal's log line by the ID the client was given.
+    (line,) = logs.events("realtime.unavailable")
+    assert line["correlation_id"] == headers[b"X-Correlation-ID"].decode()
     assert headers[b"content-type"] == b"application/problem+json"
     assert headers[b"retry-after"] == b"5"
     problem = json.loads(response["body"])
