@@ -26,7 +26,7 @@ def main(count: int) -> None:
         *settings.MIDDLEWARE,
         "django_prometheus.middleware.PrometheusAfterMiddleware",
     ]
-    settings.ROOT_URLCONF = "tests.metrics._with_django_prometheus"
+    settings.ROOT_URLCONF = "tests.metrics.urls_with_django_prometheus"
     django.setup()
     from django.test import Client
 
@@ -43,21 +43,6 @@ def main(count: int) -> None:
             }
         )
     )
-
-
-def _urlpatterns() -> list[object]:
-    from django.urls import include, path
-
-    from tests.urls import urlpatterns
-
-    return [*urlpatterns, path("", include("django_prometheus.urls"))]
-
-
-def __getattr__(name: str) -> object:
-    # The URLconf is built when Django asks for it, after settings are set up.
-    if name == "urlpatterns":
-        return _urlpatterns()
-    raise AttributeError(name)
 
 
 if __name__ == "__main__":

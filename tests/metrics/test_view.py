@@ -39,6 +39,22 @@ async def test_requests_are_counted_by_method_route_and_status(mode):
     assert value(after, count, **route) == value(before, count, **route) + 1
 
 
+async def test_requests_are_counted_when_no_more_series_are_kept(mode, monkeypatch):
+    """Past the cap on kept metric children, a new series is still counted, each time."""
+    from django_stability.middleware import _access_log
+
+    monkeypatch.setattr(_access_log, "_children", {})
+    monkeypatch.setattr(_access_log, "_MAX_CHILDREN", 0)
+    before = await _scrape(mode)
+    for _ in range(2):
+        await fetch(mode, "/api/ok/", ip="127.0.0.1")
+    after = await _scrape(mode)
+    labels = {"method": "GET", "route": "api/ok/", "status": "200"}
+    total = "stability_http_requests_total"
+    assert value(after, total, **labels) == value(before, total, **labels) + 2
+    assert _access_log._children == {}
+
+
 async def test_routes_are_url_patterns_never_raw_paths(mode):
     """/obs/items/7/ is counted under its pattern; an unknown path under <unresolved>."""
     await fetch(mode, "/obs/items/7/", ip="127.0.0.1")
