@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -105,8 +106,14 @@ async def test_a_wakeup_the_layer_drops_is_caught_up(
     from django_stability.realtime import _broadcast
     from django_stability.realtime._log import APPEND, log_keys
 
-    # Append without waking anyone: what a dropped group message looks like.
-    await backend.arun(APPEND, log_keys(channel), _broadcast._append_args({"n": 0}, T0))
+    # Append without waking anyone: what a dropped group message looks like. It is
+    # stamped with the wall clock abroadcast() uses: stamped with T0 (the suite's
+    # start), it was older than REPLAY_TTL in a suite running over 10 minutes, and
+    # the next append trimmed it.
+    now = time.time()
+    await backend.arun(
+        APPEND, log_keys(channel), _broadcast._append_args({"n": 0}, now)
+    )
     await abroadcast(channel, {"n": 1})
     got = [await client.recv() for _ in range(2)]
     assert [m["data"] for m in got] == [{"n": 0}, {"n": 1}]
