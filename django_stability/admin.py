@@ -24,7 +24,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from django_stability.breakers import ACTIONS, Snapshot, all_breakers, is_known, operate
+from django_stability.breakers import ACTIONS, Snapshot, act, all_breakers, is_known
+from django_stability.breakers.integrations._guards import guarded_by
 from django_stability.checks._features import BREAKER_NAME
 from django_stability.drafts._admin import register as register_drafts
 from django_stability.models import Breaker
@@ -49,7 +50,10 @@ _BUTTONS = {
     "release": gettext_lazy("Release"),
 }
 _DONE = {
-    "open": gettext_lazy("Circuit breaker “%(name)s” forced open."),
+    "open": gettext_lazy(
+        "Circuit breaker “%(name)s” forced open. To undo it, press Release, or run "
+        "“manage.py breakers release %(name)s”."
+    ),
     "close": gettext_lazy("Circuit breaker “%(name)s” forced closed."),
     "reset": gettext_lazy("Circuit breaker “%(name)s” reset: counters cleared."),
     "release": gettext_lazy("Circuit breaker “%(name)s” released."),
@@ -144,6 +148,7 @@ class BreakerAdmin(_ModelAdmin):
     def _row(
         self, snapshot: Snapshot, columns: Sequence[str], has_row: bool
     ) -> dict[str, Any]:
+        guards = guarded_by(snapshot.name)
         empty = self.get_empty_value_display()
         history = None
         if has_row:
@@ -159,6 +164,8 @@ class BreakerAdmin(_ModelAdmin):
                 for column in columns
             ],
             "history_url": history,
+            "guards": [guarded.description for guarded in guards],
+            "critical": any(guarded.critical for guarded in guards),
         }
 
     def _act(self, request: HttpRequest) -> HttpResponse:
@@ -175,9 +182,42 @@ class BreakerAdmin(_ModelAdmin):
                 messages.ERROR,
             )
         else:
-            operate(name, action, user=request.user, via="admin")
+            guards = guarded_by(name)
+            critical = any(guarded.critical for guarded in guards)
+            if action == "open" and critical and request.POST.get("confirm") != "yes":
+                return self._confirm_open(request, name, guards)
+            done = act(name, action, user=request.user, via="admin")
             self.message_user(request, _DONE[action] % {"name": name}, messages.SUCCESS)
+            if not done.recorded:
+                self.message_user(
+                    request,
+                    _(
+                        "The database could not record this action (%(error)s): it "
+                        "took effect for every worker, but it is not in the history "
+                        "and a forced state will not survive a Redis flush."
+                    )
+                    % {"error": done.error},
+                    messages.WARNING,
+                )
         return HttpResponseRedirect(self._changelist_url())
+
+    def _confirm_open(
+        self, request: HttpRequest, name: str, guards: Sequence[Any]
+    ) -> HttpResponse:
+        """Ask before forcing open a breaker the whole site stands on."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Force open “%(name)s”?") % {"name": name},
+            "subtitle": None,
+            "name": name,
+            "guards": [guarded.description for guarded in guards],
+            "changelist_url": self._changelist_url(),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/django_stability/breaker/confirm_open.html", context
+        )
 
     def _changelist_url(self) -> str:
         return reverse(f"{self.admin_site.name}:django_stability_breaker_changelist")

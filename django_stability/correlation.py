@@ -39,6 +39,13 @@ _correlation_id: ContextVar[str | None] = ContextVar(
     "django_stability.correlation_id", default=None
 )
 
+#: The ``path_info`` of the request being served, set by ``CorrelationIdMiddleware``
+#: next to the ID; ``None`` outside requests. The database breaker recognises
+#: operator pages by it (see ``django_stability.breakers.operator_view``).
+request_path: ContextVar[str | None] = ContextVar(
+    "django_stability.request_path", default=None
+)
+
 
 def is_valid_correlation_id(value: object) -> bool:
     """Whether ``value`` is an acceptable correlation ID: 1-128 chars of ``[A-Za-z0-9._:-]``.

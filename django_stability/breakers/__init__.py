@@ -19,7 +19,8 @@ from __future__ import annotations
 from django_stability.breakers._api import CircuitBreaker
 from django_stability.breakers._breaker import STALENESS, CircuitOpenError, Snapshot
 from django_stability.breakers._config import BreakerConfig
-from django_stability.breakers._overrides import ACTIONS, operate
+from django_stability.breakers._operator import operator_access, operator_view
+from django_stability.breakers._overrides import ACTIONS, Action, act, operate
 from django_stability.breakers._registry import (
     all_breakers,
     breaker,
@@ -32,16 +33,20 @@ from django_stability.signals import breaker_state_changed
 __all__ = [
     "ACTIONS",
     "STALENESS",
+    "Action",
     "BreakerConfig",
     "CircuitBreaker",
     "CircuitOpenError",
     "Snapshot",
+    "act",
     "all_breakers",
     "breaker",
     "breaker_state_changed",
     "config_for",
     "is_known",
     "operate",
+    "operator_access",
+    "operator_view",
 ]
 
 register_problem(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
 from django_stability.breakers._breaker import Snapshot, log
+from django_stability.breakers._operator import operator_access
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -41,6 +43,79 @@ def forced_in_database(name: str) -> str | None:
     return _FORCED_ACTION.get(forced or "")
 
 
+@dataclass(frozen=True)
+class Action:
+    """What an operator action did: the breaker after it, and whether the database recorded it.
+
+    .. versionadded:: 0.1
+    """
+
+    snapshot: Snapshot
+    #: ``False`` when the database could not keep the forced state or the
+    #: admin history entry (it is down): the action took effect in the shared
+    #: state all the same, but a Redis flush or restart forgets a forced state.
+    recorded: bool
+    #: Why it was not recorded (``"OperationalError: ..."``), or ``None``.
+    error: str | None = None
+
+
+def act(
+    name: str,
+    action: str,
+    *,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    via: str = "api",
+) -> Action:
+    """Apply an operator ``action`` to breaker ``name``, then record it; see :func:`operate`.
+
+    The action takes effect in the shared state even when the database cannot
+    record it (a database that is really down); the answer says whether it
+    was recorded. The recording runs in
+    :func:`~django_stability.breakers.operator_access`: a ``database`` breaker
+    that is open, or forced open, does not stand in its way.
+
+    Raises:
+        ValueError: unknown action.
+
+    .. versionadded:: 0.1
+    """
+    from django_stability.breakers._registry import breaker
+
+    if action not in ACTIONS:
+        raise ValueError(
+            f"unknown breaker action {action!r}; use one of {', '.join(ACTIONS)}"
+        )
+    user_id = getattr(user, "pk", None)
+    error = None
+    # Recorded first: when the shared record is fresh (a Redis flush), the
+    # command below restores the forced state from the database, which must
+    # already be the new one.
+    try:
+        with operator_access():
+            _record(name, action, user_id)
+    except Exception as exc:  # the action stands; only its record is missing
+        error = f"{type(exc).__name__}: {exc}"
+        log.error(
+            "breaker_operator_action_unrecorded",
+            breaker=name,
+            action=action,
+            user_id=user_id,
+            via=via,
+            error=error,
+        )
+    snapshot = breaker(name).command(action)
+    log.warning(
+        "breaker_operator_action",
+        breaker=name,
+        action=action,
+        user_id=user_id,
+        via=via,
+        state=snapshot.state,
+        recorded=error is None,
+    )
+    return Action(snapshot=snapshot, recorded=error is None, error=error)
+
+
 def operate(
     name: str,
     action: str,
@@ -53,42 +128,35 @@ def operate(
     ``open`` and ``close`` force the state and persist it; ``release`` ends a
     forced state (and closes the breaker with fresh counters); ``reset`` clears
     the counters and closes it, leaving a forced state in place. With a
-    ``user``, the action goes into the admin history.
+    ``user``, the action goes into the admin history. It works whatever the
+    state of any breaker, ``database`` included; when the database cannot
+    record it, the action still takes effect and the log line
+    ``breaker_operator_action_unrecorded`` says so (:func:`act` returns that
+    too).
 
     Raises:
         ValueError: unknown action.
 
     .. versionadded:: 0.1
     """
-    from django_stability.breakers._registry import breaker
+    return act(name, action, user=user, via=via).snapshot
+
+
+def _record(name: str, action: str, user_id: Any) -> None:
+    """Keep the forced state in the database, and the action in the admin history."""
+    from django.db import transaction
+
     from django_stability.models import Breaker
 
-    if action not in ACTIONS:
-        raise ValueError(
-            f"unknown breaker action {action!r}; use one of {', '.join(ACTIONS)}"
-        )
-    user_id = getattr(user, "pk", None)
-    row: Any = {
-        "changed_at": timezone.now(),
-        "changed_by_id": user_id,
-    }
+    row: Any = {"changed_at": timezone.now(), "changed_by_id": user_id}
     if action in ("open", "close"):
         row["forced"] = "open" if action == "open" else "closed"
     elif action == "release":
         row["forced"] = ""
-    record, _ = Breaker.objects.update_or_create(name=name, defaults=row)
-    snapshot = breaker(name).command(action)
-    if user_id is not None:
-        _admin_history(record, user_id, action)
-    log.warning(
-        "breaker_operator_action",
-        breaker=name,
-        action=action,
-        user_id=user_id,
-        via=via,
-        state=snapshot.state,
-    )
-    return snapshot
+    with transaction.atomic():
+        record, _ = Breaker.objects.update_or_create(name=name, defaults=row)
+        if user_id is not None:
+            _admin_history(record, user_id, action)
 
 
 def _admin_history(record: Any, user_id: Any, action: str) -> None:

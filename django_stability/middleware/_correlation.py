@@ -18,6 +18,7 @@ from django_stability._headers import (
 from django_stability.correlation import (
     is_valid_correlation_id,
     new_correlation_id,
+    request_path,
     reset_correlation_id,
     set_correlation_id,
 )
@@ -128,16 +129,20 @@ class CorrelationIdMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         token = set_correlation_id(self._before(request))
+        path = request_path.set(request.path_info)
         try:
             return self._after(request, self.get_response(request))  # type: ignore[arg-type]
         finally:
+            request_path.reset(path)
             reset_correlation_id(token)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         token = set_correlation_id(self._before(request))
+        path = request_path.set(request.path_info)
         try:
             return self._after(request, await self.get_response(request))  # type: ignore[misc]
         finally:
+            request_path.reset(path)
             reset_correlation_id(token)
 
     def _header_pairs(self) -> tuple[tuple[str, str], ...]:

@@ -12,7 +12,13 @@ from __future__ import annotations
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from django_stability.breakers import all_breakers, breaker, is_known, operate
+from django_stability.breakers import (
+    act,
+    all_breakers,
+    breaker,
+    is_known,
+    operator_view,
+)
 from django_stability.checks._features import BREAKER_NAME
 from django_stability.errors import problem_response
 
@@ -60,6 +66,7 @@ def _json(body: dict[str, object]) -> JsonResponse:
     return response
 
 
+@operator_view
 async def breaker_list(request: HttpRequest) -> HttpResponse:
     """``{"breakers": [<breaker JSON>...]}``: every configured or used breaker, by name.
 
@@ -71,6 +78,7 @@ async def breaker_list(request: HttpRequest) -> HttpResponse:
     return _json({"breakers": [snapshot.as_json() for snapshot in snapshots]})
 
 
+@operator_view
 async def breaker_detail(request: HttpRequest, name: str) -> HttpResponse:
     """The breaker JSON of ``name``.
 
@@ -83,11 +91,16 @@ async def breaker_detail(request: HttpRequest, name: str) -> HttpResponse:
     return _json((await breaker(name).asnapshot()).as_json())
 
 
+@operator_view
 async def breaker_action(request: HttpRequest, name: str, action: str) -> HttpResponse:
     """Apply ``action`` (``open``, ``close``, ``reset``, ``release``) and answer with the breaker JSON.
 
-    The action is recorded like the admin's (``operate(..., via="api")``):
-    in the admin history with the user, and a forced state in the database.
+    The action is recorded like the admin's (``act(..., via="api")``): in
+    the admin history with the user, and a forced state in the database.
+    The answer adds ``"recorded"``: ``false`` when the database could not
+    record it (it is down), in which case the action took effect in the
+    shared state all the same. These endpoints work while any breaker,
+    ``database`` included, is open or forced open (:func:`operator_view`).
 
     .. versionadded:: 0.1
     """
@@ -95,5 +108,5 @@ async def breaker_action(request: HttpRequest, name: str, action: str) -> HttpRe
         return refused
     if (missing := _unknown(name)) is not None:
         return missing
-    snapshot = await sync_to_async(operate)(name, action, user=request.user, via="api")
-    return _json(snapshot.as_json())
+    done = await sync_to_async(act)(name, action, user=request.user, via="api")
+    return _json({**done.snapshot.as_json(), "recorded": done.recorded})

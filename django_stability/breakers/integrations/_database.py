@@ -18,7 +18,9 @@ from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connec
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
+from django_stability.breakers import _operator
 from django_stability.breakers._api import CircuitBreaker, _restoring
+from django_stability.breakers._breaker import CircuitOpenError
 from django_stability.breakers.integrations import _guard
 from django_stability.conf import conf
 from django_stability.errors._database import is_connection_error
@@ -32,11 +34,11 @@ def _default_name(alias: str) -> str:
 
 
 def _target(alias: str) -> CircuitBreaker | None:
-    """The breaker guarding ``alias`` now; ``None`` while it is off or restoring a forced state."""
+    """The breaker guarding ``alias`` now; ``None`` while it is off, or for an operator's work."""
     found = _installed.get(alias)
     # The breaker reads its forced state from the database: that query must
-    # not go through the breaker again.
-    if found is None or _restoring.get():
+    # not go through the breaker again. Operators are never locked out.
+    if found is None or _restoring.get() or _operator.unguarded():
         return None
     return _guard.resolve(found)
 
@@ -62,6 +64,10 @@ class QueryGuard:
             return _guard.call(
                 target, is_connection_error, execute, sql, params, many, context
             )
+        except CircuitOpenError:
+            if _operator.operator_request():
+                return execute(sql, params, many, context)
+            raise
         except (OperationalError, InterfaceError) as exc:
             if is_connection_error(exc):
                 # A dead link fails every later cursor() before the execute
@@ -88,7 +94,12 @@ def _guard_connect(connection: BaseDatabaseWrapper) -> None:
             with connection.wrap_database_errors:
                 original()
 
-        return _guard.call(target, is_connection_error, attempt)
+        try:
+            return _guard.call(target, is_connection_error, attempt)
+        except CircuitOpenError:
+            if _operator.operator_request():
+                return attempt()
+            raise
 
     connect.stability_guard = True  # type: ignore[attr-defined]
     connection.connect = connect  # type: ignore[method-assign]

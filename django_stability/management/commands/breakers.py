@@ -8,7 +8,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_stability.breakers import ACTIONS, Snapshot, all_breakers, is_known, operate
+from django_stability.breakers import (
+    ACTIONS,
+    Snapshot,
+    act,
+    all_breakers,
+    is_known,
+    operator_access,
+)
 
 # What each action did, for the confirmation line.
 _DONE = {
@@ -48,7 +55,8 @@ class Command(BaseCommand):
     help = (
         "List circuit breakers with their live state (the default), or apply an "
         "operator action to one: open and close force a state (kept in the "
-        "database), reset clears its counters, release ends a forced state."
+        "database), reset clears its counters, release ends a forced state. "
+        "Works while any breaker, database included, is open or forced open."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -72,6 +80,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # An operator's tool: the database breaker never refuses its queries.
+        with operator_access():
+            self._handle(options)
+
+    def _handle(self, options: dict[str, Any]) -> None:
         action: str = options["action"]
         name: str | None = options["name"]
         if name is not None and not is_known(name):
@@ -88,9 +101,21 @@ class Command(BaseCommand):
                 "(see 'manage.py breakers list').",
                 returncode=2,
             )
-        snapshot = operate(name, action, via="command")
+        done = act(name, action, via="command")
+        snapshot = done.snapshot
+        if not done.recorded:
+            self.stderr.write(
+                self.style.WARNING(
+                    f"Not recorded in the database ({done.error}): the action took "
+                    "effect in the shared state, but a forced state will not be "
+                    "restored after a Redis flush. Run the command again once the "
+                    "database answers."
+                )
+            )
         if options["json"]:
-            self.stdout.write(json.dumps(snapshot.as_json()))
+            self.stdout.write(
+                json.dumps({**snapshot.as_json(), "recorded": done.recorded})
+            )
             return
         self.stdout.write(
             self.style.SUCCESS(
