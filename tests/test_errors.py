@@ -305,6 +305,16 @@ def test_body_is_ascii_json_and_html_page_is_escaped():
     assert b"<b>" not in html
 
 
+def test_html_page_shows_the_correlation_id():
+    """A person reading the error page can quote the ID the logs carry."""
+    with correlation_scope("ticket-42"):
+        html = Problem.for_status(503).to_html_response().content.decode()
+    assert "Reference: <code>ticket-42</code>" in html
+    assert (
+        "Reference" not in Problem.for_status(503).to_html_response().content.decode()
+    )
+
+
 # --- Accept negotiation ---
 
 

@@ -147,12 +147,19 @@ class Problem:
         return response
 
     def to_html_response(self) -> HttpResponse:
-        """A minimal escaped HTML page with the same status, title, detail and Retry-After."""
+        """A minimal escaped HTML page with the same status, title, detail, correlation ID and Retry-After."""
+        cid = get_correlation_id()
+        reference = (
+            format_html('<p class="reference">Reference: <code>{}</code></p>', cid)
+            if cid
+            else ""
+        )
         html = format_html(
-            '<!doctype html><html lang="en"><title>{}</title><h1>{}</h1><p>{}</p></html>',
+            '<!doctype html><html lang="en"><title>{}</title><h1>{}</h1><p>{}</p>{}</html>',
             self.title,
             self.title,
             self.detail,
+            reference,
         )
         response = HttpResponse(html, status=self.status)
         if self.retry_after is not None:

@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from django_stability.breakers import breaker
+from django_stability.breakers._store import keys_for
 from django_stability.models import Breaker
 from django_stability.state import get_engine
 from tests import services
@@ -233,3 +234,19 @@ def test_a_forced_state_is_seen_by_another_process(how, request):
         assert (item["name"], item["state"], item["forced"]) == (name, "open", "open")
     finally:
         _forget_keys(name)
+
+
+@pytest.mark.redis
+def test_an_action_says_when_running_servers_cannot_see_it(name):
+    """On process memory the command warns that a running server will not see the action; on Redis it does not."""
+    err = StringIO()
+    call_command("breakers", "open", name, stdout=StringIO(), stderr=err)
+    assert "STABILITY_REDIS_URL is not set" in err.getvalue()
+    with override_settings(STABILITY_REDIS_URL=services.REDIS_URL):
+        try:
+            err = StringIO()
+            call_command("breakers", "release", name, stdout=StringIO(), stderr=err)
+            assert err.getvalue() == ""
+        finally:
+            get_engine().delete(*keys_for(name))
+            get_engine().close()

@@ -16,6 +16,7 @@ from django_stability.breakers import (
     is_known,
     operator_access,
 )
+from django_stability.state import get_engine
 
 # What each action did, for the confirmation line.
 _DONE = {
@@ -103,6 +104,13 @@ class Command(BaseCommand):
             )
         done = act(name, action, via="command")
         snapshot = done.snapshot
+        if get_engine().status().mode == "memory":
+            self.stderr.write(
+                "STABILITY_REDIS_URL is not set: this command changed its own "
+                "process's state and the database only. A running server sees a "
+                "forced state at its next start; use the admin page to act on a "
+                "running server now."
+            )
         if not done.recorded:
             self.stderr.write(
                 self.style.WARNING(
