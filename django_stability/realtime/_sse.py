@@ -27,12 +27,17 @@ HEADERS = [
 ]
 
 
+ALLOWED_METHODS = ("GET", "HEAD")
+
+
 class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
     """Stream one channel as ``text/event-stream``: replay, then live events.
 
     Resumes from the ``Last-Event-ID`` header (sent by browsers when they
     reconnect) or the ``last_event_id`` query parameter. Refusals are problem
     responses (400, 401, 403, 429 with ``Retry-After``) instead of close codes.
+    Only GET and HEAD are answered (405 with ``Allow`` otherwise, at once); a
+    request body is never read into memory. HEAD gets the stream's head only.
     The hooks are those of ``ResilientConsumer``, plus :meth:`retry_ms`.
 
     .. versionadded:: 0.1
@@ -40,6 +45,7 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
 
     transport = "sse"
     streaming = False
+    answered = False
     correlation_id = ""
 
     def retry_ms(self) -> int:
@@ -50,19 +56,46 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
         return random.randint(1000, 5000)
 
     async def http_request(self, message: dict[str, Any]) -> None:
+        # The stream is answered from the first message on: a body is never
+        # read into memory (a GET has no use for one, and nobody is
+        # authenticated yet), and later chunks are dropped as they come.
+        if self.answered:
+            return
+        self.answered = True
+        if self.scope.get("method") not in ALLOWED_METHODS:
+            await self._refuse_method()
+            raise StopConsumer()
         # AsyncHttpConsumer ends the consumer once handle() returns; a stream
         # must outlive it, so stop only when no stream was started.
-        if "body" in message:
-            self.body.append(message["body"])
-        if message.get("more_body"):
-            return
         try:
-            await self.handle(b"".join(self.body))
+            await self.handle(b"")
+            if self.streaming and self.scope.get("method") == "HEAD":
+                await self._end()  # the head of the stream is all HEAD asks for
+                self.streaming = False
         finally:
             if not self.streaming:
                 await self.disconnect()
         if not self.streaming:
             raise StopConsumer()
+
+    async def _refuse_method(self) -> None:
+        self.correlation_id = bind_context(self.scope)
+        log.info("realtime.refused", code=405, error="method_not_allowed")
+        problem = {
+            "type": "about:blank",
+            "title": "Method Not Allowed",
+            "status": 405,
+            "detail": "The event stream answers GET and HEAD only.",
+            "code": "method_not_allowed",
+            "correlation_id": self.correlation_id,
+        }
+        headers = [
+            (b"Content-Type", b"application/problem+json"),
+            (b"Cache-Control", b"no-store"),
+            (b"Allow", b", ".join(m.encode() for m in ALLOWED_METHODS)),
+            *asgi_headers(self.correlation_id),
+        ]
+        await self.send_response(405, json.dumps(problem).encode(), headers=headers)
 
     async def handle(self, body: bytes) -> None:
         self.correlation_id = bind_context(self.scope)

@@ -23,11 +23,16 @@ class Stream:
     """One SSE request to the driven consumer; ``chunk()`` returns the next body part as text."""
 
     def __init__(
-        self, channel: str, user: Any, query: str = "", headers: list[Any] | None = None
+        self,
+        channel: str,
+        user: Any,
+        query: str = "",
+        headers: list[Any] | None = None,
+        method: str = "GET",
     ):
         suffix = f"?{query}" if query else ""
         self.comm = HttpCommunicator(
-            sse_app, "GET", f"/sse/{channel}/", headers=headers or []
+            sse_app, method, f"/sse/{channel}/", headers=headers or []
         )
         self.comm.scope["query_string"] = suffix[1:].encode()
         self.comm.scope["user"] = user
@@ -92,6 +97,53 @@ async def test_the_stream_carries_the_correlation_and_version_headers(
     assert headers[b"X-Correlation-ID"] == b"trace-sse-7"
     assert headers[b"X-Request-ID"] == b"trace-sse-7"
     assert headers[b"X-App-Version"] == b"9.9.9"
+    await stream.close()
+
+
+async def test_head_gets_the_stream_head_and_ends(
+    backend: Engine, channel: str
+) -> None:
+    """HEAD is admitted like GET and answered with the stream's headers, then ended."""
+    stream = Stream(channel, User(), method="HEAD")
+    start = await stream.start()
+    assert start["status"] == 200
+    assert dict(start["headers"])[b"Content-Type"].startswith(b"text/event-stream")
+    while (await stream.comm.receive_output(TIMEOUT)).get("more_body"):
+        pass  # HEAD's body parts (the server sends none of them on the wire)
+    await stream.comm.wait(TIMEOUT)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS"])
+async def test_other_methods_are_405_at_once(
+    backend: Engine, channel: str, method: str
+) -> None:
+    """Before any body arrives in full: 405 with Allow, and the rest of the body is never read."""
+    stream = Stream(channel, User(), method=method)
+    await stream.comm.send_input(
+        {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+    )
+    start = await stream.comm.receive_output(TIMEOUT)
+    assert start["status"] == 405
+    assert dict(start["headers"])[b"Allow"] == b"GET, HEAD"
+    body = json.loads((await stream.comm.receive_output(TIMEOUT))["body"])
+    assert body["code"] == "method_not_allowed"
+    await stream.comm.wait(TIMEOUT)
+
+
+async def test_a_get_body_is_not_waited_for(backend: Engine, channel: str) -> None:
+    """A GET that announces a body is answered from its first chunk on."""
+    stream = Stream(channel, User())
+    await stream.comm.send_input(
+        {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+    )
+    start = await stream.comm.receive_output(TIMEOUT)
+    assert start["status"] == 200
+    await stream.comm.send_input(
+        {"type": "http.request", "body": b"y" * 1000, "more_body": True}
+    )
+    text = ""
+    while "event: subscribed" not in text:
+        text += await stream.chunk()
     await stream.close()
 
 
