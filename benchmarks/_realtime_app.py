@@ -41,6 +41,8 @@ settings.configure(
     ROOT_URLCONF=__name__,
     DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
     STABILITY_REDIS_URL=REDIS_URL,
+    # Every benchmark channel open to its (query-string) users.
+    STABILITY_REALTIME={"CHANNELS": {"*": "authenticated"}},
     CHANNEL_LAYERS={
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

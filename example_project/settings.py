@@ -156,6 +156,10 @@ STABILITY_BREAKERS = {
     "cache": {"failure_threshold": 3, "window": 10, "reset_timeout": 30},
 }
 
+# Who may follow which realtime channel: the notes list, for every logged-in user.
+# A channel not declared here is refused (4403, SSE 403).
+STABILITY_REALTIME = {"CHANNELS": {"notes": "authenticated"}}
+
 STABILITY_APP_VERSION = env.get("APP_VERSION", "").strip() or "dev"
 STABILITY_TRUSTED_PROXIES = _list("TRUSTED_PROXIES", "")
 # Per client IP, for every worker together when REDIS_URL is set; "off" disables it.

@@ -6,6 +6,8 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.checks import run_checks
 from django.test import override_settings
 from health_check.base import HealthCheck
 
@@ -110,6 +112,16 @@ def test_realtime_unknown_key_suggests_the_known_one():
         ),
         ("REPLAY_MAX_EVENTS", 0, "must be a positive whole number, not int 0"),
         ("REPLAY_TTL", -1, "must be a positive number, not int -1"),
+        (
+            "CHANNELS",
+            ["notes"],
+            "must be a dict of channel pattern -> rule, not list ['notes']",
+        ),
+        ("CHANNELS", {"no spaces": "staff"}, "has an invalid channel pattern"),
+        ("CHANNELS", {"u-{user.email}": "staff"}, "has an invalid channel pattern"),
+        ("CHANNELS", {"notes": "everyone"}, "['notes'] must be the dotted path"),
+        ("CHANNELS", {"notes": "perm:view_note"}, "['notes'] 'perm:view_note' must"),
+        ("CHANNELS", {"notes": 3}, "['notes'] must be 'authenticated', 'staff'"),
     ],
 )
 def test_realtime_invalid_value_names_the_key(key, value, problem):
@@ -117,6 +129,33 @@ def test_realtime_invalid_value_names_the_key(key, value, problem):
     with override_settings(STABILITY_REALTIME={key: value}):
         [message] = check_error_codes(["E019"])
     assert message.msg.startswith(f"STABILITY_REALTIME['{key}'] {problem}")
+
+
+def test_realtime_channels_accept_every_rule_form():
+    """Patterns with * and the user placeholders, and the four kinds of rule, pass the checks."""
+    channels = {
+        "notes": "authenticated",
+        "user-{user.pk}": "authenticated",
+        "by-{user.username}-*": "staff",
+        "reports": "perm:auth.view_user",
+        "rooms-*": "django_stability.realtime._policy.allowed",
+        "halls-*": lambda user, channel: True,
+    }
+    with override_settings(STABILITY_REALTIME={"CHANNELS": channels}):
+        check_error_codes([])
+
+
+def test_an_empty_channel_policy_is_explained_where_channels_is_installed():
+    """W041 says every subscription will be refused; not without Channels, not once declared."""
+    apps = [*django_settings.INSTALLED_APPS, "channels"]
+    with override_settings(INSTALLED_APPS=apps, STABILITY_REALTIME={}):
+        [message] = [m for m in run_checks() if m.id == "django_stability.W041"]
+    assert "every realtime subscription is refused" in message.msg
+    with override_settings(
+        INSTALLED_APPS=apps, STABILITY_REALTIME={"CHANNELS": {"notes": "staff"}}
+    ):
+        assert "django_stability.W041" not in [m.id for m in run_checks()]
+    assert "django_stability.W041" not in [m.id for m in run_checks()]
 
 
 # STABILITY_HEALTH_TIMEOUT and STABILITY_DRAIN_SECONDS -------------------------

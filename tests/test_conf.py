@@ -45,6 +45,8 @@ DESIGN_DEFAULTS: dict[str, Any] = {
         "CONNECT_RATE": "100/m",
         "REPLAY_MAX_EVENTS": 1000,
         "REPLAY_TTL": 600,
+        # DESIGN's "Channel authorisation denies by default": nothing declared.
+        "CHANNELS": {},
     },
     "STABILITY_HEALTH_TIMEOUT": 2.0,
     "STABILITY_READINESS_CHECKS": None,
@@ -144,6 +146,9 @@ SAMPLE_ARGUMENTS: dict[str, tuple[Any, ...]] = {}
 NOT_SETTINGS_DEPENDENT: dict[str, str] = {
     "django_stability.middleware._cache._no_store": "a pure function of a Cache-Control value",
     "django_stability.errors._negotiation.prefers_json": "a pure function of an Accept header",
+    "django_stability.breakers._operator._is_operator_path": (
+        "keyed by the URLconf in force (ROOT_URLCONF or request.urlconf)"
+    ),
 }
 
 

@@ -143,7 +143,8 @@ class Codes(enum.Enum):
         "E019",
         _WHAT,
         "HEARTBEAT and REPLAY_TTL are positive numbers of seconds, MAX_CONNECTIONS_PER_USER and "
-        'REPLAY_MAX_EVENTS positive whole numbers, CONNECT_RATE a rate such as "100/m".',
+        'REPLAY_MAX_EVENTS positive whole numbers, CONNECT_RATE a rate such as "100/m", '
+        'CHANNELS a dict of channel pattern -> rule such as {{"notes": "authenticated"}}.',
     )
     HEALTH_TIMEOUT = ("E020", _WHAT, "Use a positive number of seconds, such as 2.0.")
     READINESS_CHECKS = (
@@ -248,6 +249,14 @@ class Codes(enum.Enum):
         "a minute: limited, their 429s take healthy instances out of rotation or leave gaps "
         'in the metrics. Keep the prefix exempt, as the default ["/stability/health/", '
         '"/stability/metrics", "/static/"] does.',
+    )
+
+    REALTIME_NO_CHANNELS = (
+        "W041",
+        "{where}['CHANNELS'] declares no channel: every realtime subscription is refused "
+        "(4403, SSE 403) unless a consumer's can_subscribe() allows it.",
+        'Declare the channels clients may follow, such as STABILITY_REALTIME = {{"CHANNELS": '
+        '{{"notes": "authenticated", "user-{{user.pk}}": "authenticated"}}}}.',
     )
 
     DB_POOL_WORKERS = (

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags
 
@@ -61,6 +62,36 @@ BREAKER_OPTIONS: dict[str, Validator] = {
     "fallback": _optional(dotted_callable),
 }
 
+_CHANNEL_PATTERN = re.compile(r"(?:[A-Za-z0-9._:*-]|\{user\.(?:pk|username)\})+")
+
+
+def _channel_rule(rule: Any) -> str | None:
+    if callable(rule) or rule in ("authenticated", "staff"):
+        return None
+    if not isinstance(rule, str):
+        return f"must be 'authenticated', 'staff', 'perm:<app_label>.<codename>' or a callable, not {kind(rule)}"
+    if rule.startswith("perm:"):
+        if re.fullmatch(r"perm:[\w]+\.[\w]+", rule):
+            return None
+        return f"{rule!r} must name one permission as 'perm:<app_label>.<codename>'"
+    return dotted_callable(rule)
+
+
+def channel_policy(value: Any) -> str | None:
+    """``STABILITY_REALTIME["CHANNELS"]``: channel pattern -> rule."""
+    if not isinstance(value, Mapping):
+        return f"must be a dict of channel pattern -> rule, not {kind(value)}"
+    for pattern, rule in value.items():
+        if not (isinstance(pattern, str) and _CHANNEL_PATTERN.fullmatch(pattern)):
+            return (
+                f"has an invalid channel pattern {show(pattern)}: use channel characters "
+                "[A-Za-z0-9._:-], * and {user.pk} or {user.username}"
+            )
+        if problem := _channel_rule(rule):
+            return f"[{pattern!r}] {problem}"
+    return None
+
+
 # The keys of STABILITY_REALTIME; a test keeps them equal to conf.DEFAULT_REALTIME's.
 REALTIME_OPTIONS: dict[str, Validator] = {
     "HEARTBEAT": positive_number,
@@ -68,6 +99,7 @@ REALTIME_OPTIONS: dict[str, Validator] = {
     "CONNECT_RATE": rate,
     "REPLAY_MAX_EVENTS": positive_int,
     "REPLAY_TTL": positive_number,
+    "CHANNELS": channel_policy,
 }
 
 
@@ -180,6 +212,17 @@ def check_realtime(**kwargs: Any) -> list[CheckMessage]:
                 Codes.REALTIME_OPTION.msg(name, where=where, problem=invalid)
             )
     return messages
+
+
+@check()
+def check_realtime_channels(**kwargs: Any) -> list[CheckMessage]:
+    """An empty channel policy refuses every subscription: say so where realtime is installed."""
+    if not apps.is_installed("channels"):
+        return []
+    value: Any = conf.realtime
+    if not isinstance(value, Mapping) or value.get("CHANNELS"):
+        return []
+    return [Codes.REALTIME_NO_CHANNELS.msg(Settings.realtime.setting_name)]
 
 
 @check()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import structlog
@@ -17,7 +17,7 @@ import structlog
 from django_stability import metrics
 from django_stability._headers import scope_correlation_id
 from django_stability.correlation import set_correlation_id
-from django_stability.realtime import _session, _shutdown
+from django_stability.realtime import _policy, _session, _shutdown
 from django_stability.realtime._log import Replay
 from django_stability.realtime._session import Session
 from django_stability.state import StateUnavailable
@@ -66,12 +66,14 @@ class Subscriber:
     channel_name: str
     scope: dict[str, Any]
 
-    def can_subscribe(self, user: Any, channel: str) -> bool:
+    def can_subscribe(self, user: Any, channel: str) -> bool | Awaitable[bool]:
         """Whether ``user`` (authenticated) may subscribe to ``channel``.
 
-        The default lets every authenticated user subscribe to every channel.
-        It may also be a coroutine function (use ``database_sync_to_async``
-        for ORM queries).
+        The default applies ``STABILITY_REALTIME["CHANNELS"]``: the rule of the
+        first pattern matching the channel decides, and a channel no pattern
+        matches is refused (deny by default). Override it for rules of your
+        own; it may also be a coroutine function (use
+        ``database_sync_to_async`` for ORM queries).
 
         Args:
             user: ``scope["user"]``, already known to be authenticated.
@@ -79,7 +81,7 @@ class Subscriber:
 
         .. versionadded:: 0.1
         """
-        return True
+        return _policy.allowed(user, channel)
 
     async def ticks(self) -> AsyncIterator[None]:
         """Yield whenever a heartbeat is due: every ``HEARTBEAT`` seconds.

@@ -47,7 +47,11 @@ settings.configure(
         },
     },
     STABILITY_REDIS_URL=os.environ["STABILITY_REDIS_URL"],
-    STABILITY_REALTIME=json.loads(os.environ.get("STABILITY_TEST_REALTIME", "{}")),
+    # Every channel open to every (query-string) user, unless a test declares its own.
+    STABILITY_REALTIME={
+        "CHANNELS": {"*": "authenticated"},
+        **json.loads(os.environ.get("STABILITY_TEST_REALTIME", "{}")),
+    },
     CHANNEL_LAYERS={
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
