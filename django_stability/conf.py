@@ -33,6 +33,8 @@ DEFAULT_REALTIME: Mapping[str, Any] = {
     "CONNECT_RATE": "100/m",
     "REPLAY_MAX_EVENTS": 1000,
     "REPLAY_TTL": 600,
+    # Seconds a message may wait for a client to take it; a slower client is closed (4408).
+    "SEND_TIMEOUT": 10,
     # Channel pattern -> rule; a channel no pattern matches is refused.
     "CHANNELS": {},
 }

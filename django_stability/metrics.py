@@ -112,6 +112,11 @@ realtime_connections = Gauge(
     # Every worker's open connections add up; a dead worker's go with it.
     multiprocess_mode="livesum",
 )
+realtime_dropped = Counter(
+    "stability_realtime_dropped_slow",
+    "Realtime connections closed because the client did not take a message within SEND_TIMEOUT.",
+    ["transport"],
+)
 realtime_replayed = Counter(
     "stability_realtime_replayed",
     "Events sent from the replay log to a subscriber resuming after a gap.",

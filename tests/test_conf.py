@@ -45,6 +45,8 @@ DESIGN_DEFAULTS: dict[str, Any] = {
         "CONNECT_RATE": "100/m",
         "REPLAY_MAX_EVENTS": 1000,
         "REPLAY_TTL": 600,
+        # DESIGN's close code 4408: "a send not completed within SEND_TIMEOUT".
+        "SEND_TIMEOUT": 10,
         # DESIGN's "Channel authorisation denies by default": nothing declared.
         "CHANNELS": {},
     },

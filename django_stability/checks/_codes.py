@@ -142,7 +142,7 @@ class Codes(enum.Enum):
     REALTIME_OPTION = (
         "E019",
         _WHAT,
-        "HEARTBEAT and REPLAY_TTL are positive numbers of seconds, MAX_CONNECTIONS_PER_USER and "
+        "HEARTBEAT, REPLAY_TTL and SEND_TIMEOUT are positive numbers of seconds, MAX_CONNECTIONS_PER_USER and "
         'REPLAY_MAX_EVENTS positive whole numbers, CONNECT_RATE a rate such as "100/m", '
         'CHANNELS a dict of channel pattern -> rule such as {{"notes": "authenticated"}}.',
     )

@@ -99,6 +99,7 @@ REALTIME_OPTIONS: dict[str, Validator] = {
     "CONNECT_RATE": rate,
     "REPLAY_MAX_EVENTS": positive_int,
     "REPLAY_TTL": positive_number,
+    "SEND_TIMEOUT": positive_number,
     "CHANNELS": channel_policy,
 }
 

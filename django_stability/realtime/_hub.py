@@ -52,6 +52,10 @@ class Hub:
         self.lock = asyncio.Lock()
         self.reader: asyncio.Task[None] | None = None
         self.pending: set[asyncio.Task[None]] = set()
+        # Consumers being woken now -> the newest wake-up that came meanwhile.
+        # One wake-up at most waits per consumer, however slow its client: a
+        # later one only moves the id to catch up to.
+        self.waiting: dict[Local, dict[str, Any] | None] = {}
 
     async def join(self, group: str, consumer: Local) -> None:
         """Wake ``consumer`` for ``group``'s wake-ups; joins the group if this process had not."""
@@ -102,10 +106,24 @@ class Hub:
             targets = list(self.members.get(group, {}).items())
         loop = asyncio.get_running_loop()
         for consumer, context in targets:
-            task = loop.create_task(_wake(consumer, message), context=context)
+            if consumer in self.waiting:
+                self.waiting[consumer] = _newer(self.waiting[consumer], message)
+                continue
+            self.waiting[consumer] = None
+            task = loop.create_task(self._wake(consumer, message), context=context)
             self.pending.add(task)
             task.add_done_callback(self.pending.discard)
         return len(targets)
+
+    async def _wake(self, consumer: Local, message: dict[str, Any] | None) -> None:
+        """Wake ``consumer``, then again with the newest wake-up that came meanwhile."""
+        try:
+            while message is not None:
+                await _wake(consumer, message)
+                message = self.waiting.get(consumer)
+                self.waiting[consumer] = None
+        finally:
+            self.waiting.pop(consumer, None)
 
     def _keep(self, message: dict[str, Any]) -> None:
         # The event rode along: keep it, so the subscribers need no log read.
@@ -136,6 +154,13 @@ class Hub:
                 await asyncio.sleep(RETRY)
                 continue
             self.dispatch(message)
+
+
+def _newer(kept: dict[str, Any] | None, message: dict[str, Any]) -> dict[str, Any]:
+    """The wake-up with the higher id (what a catch-up must reach)."""
+    if kept is None or message.get("id", 0) >= kept.get("id", 0):
+        return message
+    return kept
 
 
 async def _wake(consumer: Local, message: dict[str, Any]) -> None:

@@ -85,6 +85,7 @@ class Options:
     rate_seconds: int
     max_events: int
     ttl: float
+    send_timeout: float
 
     @classmethod
     def current(cls) -> Options:
@@ -96,6 +97,7 @@ class Options:
             rate_seconds=rate.seconds,
             max_events=int(conf.realtime_option("REPLAY_MAX_EVENTS")),
             ttl=float(conf.realtime_option("REPLAY_TTL")),
+            send_timeout=float(conf.realtime_option("SEND_TIMEOUT")),
         )
 
     @property

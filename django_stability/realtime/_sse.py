@@ -174,6 +174,9 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
             await self._write(": keep-alive\n\n")
         await self.catch_up()
 
+    def _last_message(self) -> dict[str, Any]:
+        return {"type": "http.response.body", "body": b"", "more_body": False}
+
     def restart_soon(self) -> None:
         """End the stream (called on this consumer's loop when shutdown starts)."""
         self._restart = asyncio.ensure_future(self._end())

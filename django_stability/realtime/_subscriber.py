@@ -13,9 +13,12 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import structlog
+from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
 
 from django_stability import metrics
 from django_stability._headers import scope_correlation_id
+from django_stability.conf import conf
 from django_stability.correlation import set_correlation_id
 from django_stability.realtime import _policy, _session, _shutdown
 from django_stability.realtime._log import Replay
@@ -55,6 +58,10 @@ def bind_context(scope: dict[str, Any]) -> str:
     return cid
 
 
+class TooSlow(Exception):
+    """The client did not take a message within ``SEND_TIMEOUT``: it is dropped."""
+
+
 class Subscriber:
     """Mixin for the consumers; see ``ResilientConsumer`` for the public hooks."""
 
@@ -63,8 +70,80 @@ class Subscriber:
     session: Session | None = None
     ticker: asyncio.Task[None] | None = None
     channel_layer: Any
-    channel_name: str
+    channel_layer_alias: str
     scope: dict[str, Any]
+    dropped = False
+    _main: asyncio.Task[Any] | None = None
+    _raw_send: Any = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Serve one connection: every message from the client, every send bounded in time.
+
+        Channels' own loop would also listen on a layer channel of this
+        consumer's, which the realtime layer never uses (the process's hub
+        receives the wake-ups): with channels-redis, a lost Redis connection
+        crashed every consumer through it. Here only the client is listened to.
+        """
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self._raw_send = send
+        self.base_send = self._bounded_send
+        self._main = asyncio.current_task()
+        try:
+            while True:
+                await self.dispatch(await receive())  # type: ignore[attr-defined]
+        except (StopConsumer, TooSlow):
+            pass
+        except asyncio.CancelledError:
+            if not self.dropped:
+                raise
+            if self._main is not None:
+                self._main.uncancel()
+        finally:
+            if self.dropped:
+                await self._after_drop()
+
+    def send_timeout(self) -> float:
+        """Seconds one message may wait for the client to take it (``SEND_TIMEOUT``)."""
+        if self.session is not None:
+            return self.session.options.send_timeout
+        return float(conf.realtime_option("SEND_TIMEOUT"))
+
+    async def _bounded_send(self, message: dict[str, Any]) -> None:
+        if self.dropped:
+            raise TooSlow("the client was dropped")
+        try:
+            async with asyncio.timeout(self.send_timeout()):
+                await self._raw_send(message)
+        except TimeoutError:
+            self._drop()
+            raise TooSlow(f"no send completed in {self.send_timeout()} s") from None
+
+    def _drop(self) -> None:
+        """End this connection from whichever task found the client too slow."""
+        if self.dropped:
+            return
+        self.dropped = True
+        log.info("realtime.too_slow", send_timeout=self.send_timeout())
+        metrics.realtime_dropped.labels(self.transport).inc()
+        main = self._main
+        if main is not None and main is not asyncio.current_task():
+            main.cancel()
+
+    def _last_message(self) -> dict[str, Any]:  # pragma: no cover - always overridden
+        """What ends the connection on the transport's terms (a close frame, the stream's end)."""
+        raise NotImplementedError
+
+    async def _after_drop(self) -> None:
+        """Free the slot and the gauge at once; say goodbye only if the client takes it quickly."""
+        await self.stop()
+        try:
+            async with asyncio.timeout(1):
+                await self._raw_send(self._last_message())
+        except (
+            Exception
+        ):  # the client still reads nothing: the server closes the socket
+            log.debug("realtime.goodbye_not_sent")
 
     def can_subscribe(self, user: Any, channel: str) -> bool | Awaitable[bool]:
         """Whether ``user`` (authenticated) may subscribe to ``channel``.

@@ -105,6 +105,9 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         await self.send_json({"type": "heartbeat"})
         await self.catch_up()
 
+    def _last_message(self) -> dict[str, Any]:
+        return {"type": "websocket.close", "code": _session.HEARTBEAT_TIMEOUT}
+
     def restart_soon(self) -> None:
         """Close with 1012 (called on this consumer's loop when shutdown starts)."""
         self._restart = asyncio.ensure_future(self.close(code=_session.RESTARTING))

@@ -6,6 +6,7 @@ Delivery to a subscriber of another process is in ``test_multiprocess.py``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 
 import pytest
@@ -156,3 +157,33 @@ async def test_the_membership_is_added_again_before_the_layer_forgets_it(
     second = await abroadcast(channel, {"n": 2})
     assert (await client.recv())["id"] == second
     await client.comm.disconnect()
+
+
+class SlowSubscriber:
+    """A local subscriber whose wake-ups block until released, as a client that reads nothing would."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.woken: list[int] = []
+
+    async def stability_wakeup(self, message: dict[str, object]) -> None:
+        self.woken.append(int(message["id"]))  # type: ignore[call-overload]
+        await self.release.wait()
+
+
+async def test_a_slow_subscriber_has_one_wakeup_waiting_at_most() -> None:
+    """1,000 wake-ups for a blocked subscriber hold one task and one message; it then catches up to the newest."""
+    from django_stability.realtime._hub import Hub
+
+    hub = Hub(layer=None)
+    slow = SlowSubscriber()
+    hub.members["g"] = {slow: contextvars.copy_context()}
+    for n in range(1, 1001):
+        hub.dispatch({"type": "stability.wakeup", "group": "g", "id": n})
+        await asyncio.sleep(0)
+    assert len(hub.pending) == 1
+    assert slow.woken == [1]
+    slow.release.set()
+    await asyncio.gather(*hub.pending)
+    assert slow.woken == [1, 1000]
+    assert hub.waiting == {}
