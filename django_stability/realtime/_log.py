@@ -87,6 +87,8 @@ local meta = redis.call('HMGET', KEYS[1], 'seq', 'drop', 'base')
 local reply = {meta[1], meta[2], meta[3]}
 local after, seq, drop = tonumber(ARGV[3]), tonumber(meta[1]), tonumber(meta[2])
 if after == 0 then after = tonumber(meta[3]) end
+-- Behind what the log keeps, or past what it issued: all it still holds.
+if after >= 0 and (after < drop or after > seq) then after = drop end
 if after >= drop and after < seq then
   local items = redis.call('LRANGE', KEYS[2], after - drop, -1)
   for i = 1, #items do reply[#reply + 1] = items[i] end
@@ -124,6 +126,8 @@ def _read_local(store: MemoryStore, keys: list[str], args: list[str]) -> list[st
     after, seq, drop = int(args[2]), rec["seq"], rec["drop"]
     if after == 0:
         after = rec["base"]
+    if after >= 0 and (after < drop or after > seq):
+        after = drop  # behind what the log keeps, or past what it issued: all it holds
     reply = [str(seq), str(drop), str(rec["base"])]
     if drop <= after < seq:
         events = list(rec["events"])[after - drop :]
@@ -181,14 +185,19 @@ class Replay:
 
     Attributes:
         reset: The log no longer holds everything after ``after`` (or never
-            issued ``after``): the client must reload its state.
+            issued ``after``): the client must reload its state, or replay
+            from ``since``.
         last_id: The id the subscriber is at once ``events`` are delivered.
-        events: ``(id, json)`` pairs, oldest first; empty on a reset.
+        events: ``(id, json)`` pairs, oldest first; on a reset, every event
+            the log still holds (those after ``since``).
+        since: On a reset, the id the events resume from: the last id the log
+            no longer keeps.
     """
 
     reset: bool
     last_id: int
     events: list[tuple[int, str]]
+    since: int = 0
 
 
 def replay_from(read: LogRead, after: int | None) -> Replay:
@@ -198,7 +207,7 @@ def replay_from(read: LogRead, after: int | None) -> Replay:
     if after == 0:
         after = read.base
     if after < read.drop or after > read.seq:
-        return Replay(True, read.seq, [])
+        return Replay(True, read.seq, read.events, since=read.drop)
     return Replay(False, read.seq, read.events)
 
 

@@ -142,14 +142,11 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
     async def _write(self, text: str) -> None:
         await self.send_body(text.encode(), more_body=True)
 
-    async def _send_reset(self) -> None:
+    async def _send_reset(self, since: int) -> None:
         assert self.session is not None
-        payload = {
-            "channel": self.session.channel,
-            "last_event_id": self.session.last_id,
-        }
+        payload = {"channel": self.session.channel, "last_event_id": since}
         await self._write(
-            f"event: reset\nid: {self.session.last_id}\ndata: {json.dumps(payload)}\n\n"
+            f"event: reset\nid: {since}\ndata: {json.dumps(payload)}\n\n"
         )
 
     async def _send_events(

@@ -178,7 +178,7 @@ class Subscriber:
         """One heartbeat."""
         raise NotImplementedError
 
-    async def _send_reset(self) -> None:  # pragma: no cover - always overridden
+    async def _send_reset(self, since: int) -> None:  # pragma: no cover - always overridden
         raise NotImplementedError
 
     async def _send_subscribed(self) -> None:  # pragma: no cover - always overridden
@@ -245,7 +245,7 @@ class Subscriber:
             else:
                 await self._begin()
                 if replay.reset:
-                    await self._send_reset()
+                    await self._send_reset(replay.since)
                 await self._send_events(replay.events, replayed=True)
                 await self._send_subscribed()
         if replay is None:
@@ -280,7 +280,7 @@ class Subscriber:
                 log.debug("realtime.catch_up_deferred")
                 return
             if replay.reset:
-                await self._send_reset()
+                await self._send_reset(replay.since)
             await self._send_events(replay.events)
 
     async def stability_wakeup(self, message: dict[str, Any]) -> None:

@@ -68,14 +68,10 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         await self.send_json(message)
         await self.close(code=refusal.code)
 
-    async def _send_reset(self) -> None:
+    async def _send_reset(self, since: int) -> None:
         assert self.session is not None
         await self.send_json(
-            {
-                "type": "reset",
-                "channel": self.session.channel,
-                "last_event_id": self.session.last_id,
-            }
+            {"type": "reset", "channel": self.session.channel, "last_event_id": since}
         )
 
     async def _send_events(

@@ -62,6 +62,9 @@ async def test_the_log_keeps_at_most_max_events(engine):
     result = await read(engine, "c", BASE)
     assert result.drop == BASE + 3
     assert replay_from(result, BASE + 2).reset is True
+    behind = replay_from(await read(engine, "c", BASE + 2), BASE + 2)
+    assert (behind.reset, behind.since, behind.last_id) == (True, BASE + 3, BASE + 8)
+    assert [eid for eid, _ in behind.events] == [BASE + n for n in range(4, 9)]
     kept = await read(engine, "c", BASE + 3)
     assert [eid for eid, _ in kept.events] == [BASE + n for n in range(4, 9)]
     assert replay_from(kept, BASE + 3).reset is False

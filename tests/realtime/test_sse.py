@@ -180,14 +180,18 @@ async def test_resuming_replays_missed_events(
 async def test_an_id_older_than_the_log_gets_a_reset_event(
     backend: Engine, channel: str
 ) -> None:
-    """A Last-Event-ID the log no longer covers yields a reset event carrying the current id."""
+    """A Last-Event-ID the log no longer covers yields a reset event, then what the log still holds."""
     first = await abroadcast(channel, {"n": 0})
-    await abroadcast(channel, {"n": 1})
+    dropped = await abroadcast(channel, {"n": 1})
     last = await abroadcast(channel, {"n": 2})
     stream = Stream(channel, User(), headers=[(b"last-event-id", str(first).encode())])
     text = await stream.open()
-    assert f"event: reset\nid: {last}\n" in text
-    assert data_lines(text)[0] == {"channel": channel, "last_event_id": last}
+    assert f"event: reset\nid: {dropped}\n" in text
+    assert data_lines(text)[:2] == [
+        {"channel": channel, "last_event_id": dropped},
+        {"n": 2},
+    ]
+    assert f"id: {last}\ndata: " in text
     await stream.close()
 
 

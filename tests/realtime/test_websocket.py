@@ -85,14 +85,21 @@ async def test_resuming_replays_what_was_missed_then_live(
 async def test_an_id_older_than_the_log_gets_a_reset(
     backend: Engine, channel: str
 ) -> None:
-    """When the log no longer holds everything after the client's id, it gets a reset, not a gap."""
-    first = await abroadcast(channel, {"n": 0})
-    for n in range(1, 5):
-        last = await abroadcast(channel, {"n": n})
-    client = Client(channel, User(), f"last_event_id={first}")
+    """When the log no longer holds everything after the client's id, it gets a reset, not a gap.
+
+    The reset names the oldest id the log still follows on from, and what the
+    log holds comes after it: a client that cannot reload still replays it.
+    """
+    ids = [await abroadcast(channel, {"n": n}) for n in range(5)]
+    client = Client(channel, User(), f"last_event_id={ids[0]}")
     await client.connect()
     reset = await client.recv()
-    assert reset == {"type": "reset", "channel": channel, "last_event_id": last}
+    assert reset == {"type": "reset", "channel": channel, "last_event_id": ids[2]}
+    kept = [await client.recv() for _ in range(2)]
+    assert [(m["id"], m["data"]) for m in kept] == [
+        (ids[3], {"n": 3}),
+        (ids[4], {"n": 4}),
+    ]
     assert (await client.recv())["type"] == "subscribed"
     await client.comm.disconnect()
 
