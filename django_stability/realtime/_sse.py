@@ -145,9 +145,7 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
     async def _send_reset(self, since: int) -> None:
         assert self.session is not None
         payload = {"channel": self.session.channel, "last_event_id": since}
-        await self._write(
-            f"event: reset\nid: {since}\ndata: {json.dumps(payload)}\n\n"
-        )
+        await self._write(f"event: reset\nid: {since}\ndata: {json.dumps(payload)}\n\n")
 
     async def _send_events(
         self, events: list[tuple[int, str]], *, replayed: bool = False

@@ -178,7 +178,9 @@ class Subscriber:
         """One heartbeat."""
         raise NotImplementedError
 
-    async def _send_reset(self, since: int) -> None:  # pragma: no cover - always overridden
+    async def _send_reset(
+        self, since: int
+    ) -> None:  # pragma: no cover - always overridden
         raise NotImplementedError
 
     async def _send_subscribed(self) -> None:  # pragma: no cover - always overridden
