@@ -1,4 +1,7 @@
-"""Live notes in a real browser across a server restart: uvicorn, Channels, a throwaway Redis."""
+"""Live notes in a real browser across a server restart: uvicorn, Channels, a throwaway Redis.
+
+The example's own ASGI application, with DEBUG on: it serves stability.js itself.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ class Uvicorn(Server):
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 uvicorn_command(
-                    "tests.browser._asgi:application",
+                    "example_project.asgi:application",
                     self.port,
                     "--timeout-graceful-shutdown",
                     str(GRACE),
