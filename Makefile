@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[all]" --group dev
 	touch $(STAMP)
 
+# From the repository root, so that the commands runserver suggests work as printed.
 demo: $(STAMP)
-	cd example_project && ../$(BIN)/python manage.py migrate --noinput
-	cd example_project && ../$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python example_project/manage.py migrate --noinput
+	$(BIN)/python example_project/manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)
 	rm -f .coverage .coverage.*

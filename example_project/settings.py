@@ -9,6 +9,7 @@ console logs. Production-like runs set ``DEBUG=0``, ``SECRET_KEY``,
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,9 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = _list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
 INSTALLED_APPS = [
+    # First: its `runserver` (Daphne's, so WebSocket and SSE work) replaces those of
+    # django.contrib.staticfiles and Django, which serve WSGI only.
+    "example_project.notes",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -71,7 +75,6 @@ INSTALLED_APPS = [
     "channels",
     "health_check",
     "django_stability",
-    "example_project.notes",
 ]
 
 # DESIGN.md order: correlation first, access log and rate limit next, Django's own,
@@ -205,3 +208,7 @@ LOGGING_CONFIG = None
 # INFO even with DEBUG on: DEBUG would add every SQL query (django.db.backends) and probe lines.
 LOG_LEVEL = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
 stability_logging.configure(json=not DEBUG, level=LOG_LEVEL)
+# One line per request: the access line reports every 4xx already (at WARNING), so
+# Django's own "Not Found: ..." line would be a second one. 5xx keep theirs: it
+# carries the traceback.
+logging.getLogger("django.request").setLevel(logging.ERROR)

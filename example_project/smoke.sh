@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of the example project against real servers, production-style settings
-# (DEBUG=0, JSON logs): `manage.py runserver --noreload` (WSGI), then uvicorn (ASGI).
+# (DEBUG=0, JSON logs): `manage.py runserver --noreload` (the example's: Daphne, ASGI,
+# what `make demo` runs), `manage.py runserver --noasgi` (Django's WSGI server on
+# wsgi.py), then uvicorn (ASGI).
 # For each: start on a free port, wait until it answers, check a few requests and the
 # access log, stop it. Only processes this script started are stopped.
 #
@@ -87,8 +89,10 @@ check_server() {  # $1 name, $2 base URL
         grep -q "\"correlation_id\": \"$cid\"" "$tmp/server.log" && break
         sleep 0.1
     done
-    grep "\"correlation_id\": \"$cid\"" "$tmp/server.log" | grep -q '"event": "request"' \
-        || fail "$name: no JSON access line with correlation_id $cid"
+    [[ "$(grep "\"correlation_id\": \"$cid\"" "$tmp/server.log" | grep -c '"event": "request"')" == 1 ]] \
+        || fail "$name: not exactly one JSON access line with correlation_id $cid"
+    # ... and no second line of the server's own for the same requests.
+    ! grep -E '"logger": "django\.(channels\.)?server"' "$tmp/server.log" || fail "$name: the server logs requests too"
     echo "ok: $name"
 }
 
@@ -97,6 +101,13 @@ port="$(free_port)"
 server_pid=$!
 wait_until_up "http://127.0.0.1:$port"
 check_server runserver "http://127.0.0.1:$port"
+stop_server
+
+port="$(free_port)"
+"$python" manage.py runserver --noasgi --noreload "127.0.0.1:$port" >"$tmp/server.log" 2>&1 &
+server_pid=$!
+wait_until_up "http://127.0.0.1:$port"
+check_server runserver-wsgi "http://127.0.0.1:$port"
 stop_server
 
 port="$(free_port)"

@@ -93,6 +93,26 @@ async def test_level_follows_status(
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("path", "route"),
+    [
+        ("/", "/"),
+        ("/stability/drafts/notes:new", "stability/drafts/<key>"),
+        ("/stability/breakers/db/reset", "stability/breakers/<name>/<action>"),
+        ("/reports/2026/sales.csv", "reports/<year>/<var>.csv"),
+        ("/files/v1/a.txt", "files/<name>"),
+    ],
+)
+@override_settings(ROOT_URLCONF="tests.urls_routes")
+async def test_route_reads_like_a_path(
+    mode: str, path: str, route: str, logs: LogCapture
+) -> None:
+    """The site root logs as ``/`` and a ``re_path()`` as its readable form, not the raw regex."""
+    await fetch(mode, "get", path)
+    assert logs.one("request")["route"] == route
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("path", ["/stability/health/live", "/stability/health/ready"])
 async def test_probes_log_at_debug(mode: str, path: str) -> None:
     """Health probes log at DEBUG: visible at DEBUG, absent at INFO."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from django_stability.breakers._operator import operator_access
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.db.models import Model
 
 #: The operator actions, as the JSON endpoints and ``manage.py breakers`` name them.
 ACTIONS = ("open", "close", "reset", "release")
@@ -34,13 +36,30 @@ def forced_in_database(name: str) -> str | None:
     except (
         Exception
     ) as exc:  # the database is a backup here, never a reason to fail a call
-        log.warning(
+        # Before ``migrate`` has created the table (its own first queries go
+        # through the database breaker) there is nothing to restore and nothing
+        # wrong: say it at DEBUG. A database that fails is worth the warning.
+        log.log(
+            logging.DEBUG if _table_missing(Breaker) else logging.WARNING,
             "breaker_forced_state_unreadable",
             breaker=name,
             error=f"{type(exc).__name__}: {exc}",
         )
         return None
     return _FORCED_ACTION.get(forced or "")
+
+
+def _table_missing(model: type[Model]) -> bool:
+    """Whether the database answers but has no table for ``model`` (not migrated yet)."""
+    from django.db import connections, router
+
+    connection = connections[router.db_for_read(model)]
+    try:
+        with connection.cursor() as cursor:
+            tables = connection.introspection.table_names(cursor)
+    except Exception:  # the database itself fails: not a missing table
+        return False
+    return model._meta.db_table not in tables
 
 
 @dataclass(frozen=True)

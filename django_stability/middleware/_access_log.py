@@ -23,6 +23,7 @@ from django_stability.logging import (
     loaded_user_id,
     unbind_request,
 )
+from django_stability.middleware._route import readable_route
 
 _log = get_logger("django_stability.access")
 
@@ -179,7 +180,9 @@ class AccessLogMiddleware:
     """Log one ``request`` line per request, and bind the request to the log context.
 
     The line carries ``status``, ``duration_ms``, ``bytes``, ``route`` (the URL
-    pattern, ``"<unresolved>"`` when none matched), ``client_ip``, and
+    pattern: ``"/"`` for the site root, a ``re_path()`` expression in its
+    readable form such as ``stability/drafts/<key>``, ``"<unresolved>"`` when
+    none matched), ``client_ip``, and
     ``correlation_id``, ``user_id``, ``method``, ``path``. It is logged at INFO
     for 1xx-3xx, WARNING for 4xx, ERROR for 5xx, and DEBUG for health probes
     (paths starting with one of ``probe_prefixes``, or django-stability's
@@ -269,7 +272,7 @@ class AccessLogMiddleware:
     ) -> None:
         """Write the access line (override to add fields)."""
         match = request.resolver_match
-        route = match.route if match is not None else UNRESOLVED_ROUTE
+        route = readable_route(match.route) if match is not None else UNRESOLVED_ROUTE
         duration = self.clock() - start
         _observe(request.method, route, status, duration)
         extra: dict[str, Any] = {} if exc_info is None else {"exc_info": exc_info}

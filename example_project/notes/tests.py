@@ -256,3 +256,54 @@ class LiveUpdateTests(TestCase):
         assert [json.loads(data)["note"]["id"] for _, data in read.events][
             -1
         ] == note.pk
+
+    def test_a_live_note_carries_the_markup_the_page_renders(self) -> None:
+        """The event's ``html`` is the list's own fragment for that note: line breaks, escaping, date line."""
+        from django_stability.realtime._log import READ, log_keys
+        from django_stability.state import get_engine
+
+        with self.captureOnCommitCallbacks(execute=True):
+            Note.objects.create(title="Two <lines>", body="first\nsecond")
+        read = get_engine().run(READ, log_keys("notes"), [0, 600_000, 0])
+        html = json.loads(read.events[-1][1])["html"].strip()
+        assert "first<br>second" in html
+        assert "Two &lt;lines&gt;" in html
+        assert "Updated <time" in html
+        assert html in self.client.get("/").content.decode()
+
+
+class NotesProductTests(TestCase):
+    def test_the_page_names_its_icon_and_stylesheet(self) -> None:
+        """The page links an SVG icon and the example's stylesheet, both static files."""
+        from django.contrib.staticfiles import finders
+
+        page = self.client.get("/").content.decode()
+        assert '<link rel="icon" href="/static/notes/favicon.svg"' in page
+        assert '<link rel="stylesheet" href="/static/notes/notes.css">' in page
+        assert finders.find("notes/favicon.svg") and finders.find("notes/notes.css")
+
+    def test_favicon_ico_leads_to_the_icon(self) -> None:
+        """Pages without an icon of their own (the admin's) get the example's, not a 404."""
+        response = self.client.get("/favicon.ico")
+        assert (response.status_code, response["Location"]) == (
+            302,
+            "/static/notes/favicon.svg",
+        )
+
+    def test_staff_see_the_operations_links(self) -> None:
+        """Staff get links to the breakers, the readiness probe and the drafts; others do not."""
+        from django.contrib.auth import get_user_model
+
+        users = get_user_model().objects
+        links = (
+            "/admin/django_stability/breaker/",
+            "/stability/health/ready",
+            "/admin/django_stability/draft/",
+        )
+        self.client.force_login(users.create_user("writer", password="x"))
+        page = self.client.get("/").content.decode()
+        assert "Connecting…" in page
+        assert not any(link in page for link in links)
+        self.client.force_login(users.create_user("ops", password="x", is_staff=True))
+        page = self.client.get("/").content.decode()
+        assert all(f'href="{link}"' in page for link in links)

@@ -1,4 +1,7 @@
-"""Live notes in a real browser across a server restart: uvicorn, Channels, a throwaway Redis."""
+"""Live notes in a real browser across a server restart: uvicorn, Channels, a throwaway Redis.
+
+The example's own ASGI application, with DEBUG on: it serves stability.js itself.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ class Uvicorn(Server):
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 uvicorn_command(
-                    "tests.browser._asgi:application",
+                    "example_project.asgi:application",
                     self.port,
                     "--timeout-graceful-shutdown",
                     str(GRACE),
@@ -70,22 +73,22 @@ def live(tmp_path: Path, redis_server: RedisServer) -> Iterator[Uvicorn]:
 def test_a_note_saved_while_the_server_restarts_shows_up_after_reconnecting(
     browser: Any, live: Uvicorn
 ) -> None:
-    """The page says Reconnecting... while the server is down, then Connected, and shows the note saved meanwhile."""
+    """The page says Reconnecting… while the server is down, then Live, and shows the note saved meanwhile."""
     from playwright.sync_api import expect
 
     page = browser.new_page()
     log_in(page, live.base)
     status = page.locator("#live-status")
-    expect(status).to_have_text("Connected", timeout=WAIT)
+    expect(status).to_have_text("Live", timeout=WAIT)
     # A reload (the client's answer to a "reset") would also list the note: rule it out.
     page.evaluate("() => { window.sameDocument = true; }")
 
     live.stop()
-    expect(status).to_have_text("Reconnecting...", timeout=WAIT)
+    expect(status).to_have_text("Reconnecting…", timeout=WAIT)
     live.add_note("Saved during the restart")
     live.start()
 
-    expect(status).to_have_text("Connected", timeout=WAIT)
+    expect(status).to_have_text("Live", timeout=WAIT)
     expect(page.locator(".notes article h2").first).to_have_text(
         "Saved during the restart", timeout=WAIT
     )
@@ -115,7 +118,7 @@ def test_the_event_source_client_receives_a_note_saved_elsewhere(
         }"""
     )
     sse = page.locator("#sse")
-    expect(sse).to_have_attribute("data-status", "Connected", timeout=WAIT)
+    expect(sse).to_have_attribute("data-status", "Live", timeout=WAIT)
     live.add_note("Sent over server-sent events")
     expect(sse).to_have_text("Sent over server-sent events", timeout=WAIT)
     # An open stream would hold uvicorn's graceful shutdown until GRACE: close it first.

@@ -107,24 +107,24 @@ def marker() -> Iterator[str]:
 def test_the_page_reconnects_after_a_restart_and_shows_what_it_missed(
     tmp_path: Path, marker: str
 ) -> None:
-    """Connected, then Reconnecting... while the server restarts, then Connected with the missed event."""
+    """Live, then Reconnecting… while the server restarts, then Live with the missed event."""
     channel, user = f"page.{marker}", f"u{marker}"
     with servers(2, tmp_path, realtime={}) as (a, b):
         page = Page(f"{a.ws}/{channel}/?user={user}")
         try:
             backoff = page.expect(kind="backoff")["delays"]
             assert backoff == [1000, 2000, 4000, 8000, 16000, 30000, 30000]
-            page.expect(kind="status", label="Connected")
+            page.expect(kind="status", label="Live")
             [first] = b.broadcast(channel, [{"n": 1}])
             assert page.expect(kind="event")["id"] == first
             a.kill(signal.SIGTERM)
-            assert page.expect(kind="status", label="Reconnecting...")["code"] == 1012
+            assert page.expect(kind="status", label="Reconnecting…")["code"] == 1012
             [missed] = b.broadcast(channel, [{"n": 2}])  # during the gap
             a.start()
-            # The replay comes first, then the server's "subscribed" makes it Connected.
+            # The replay comes first, then the server's "subscribed" makes it Live.
             event = page.expect(kind="event")
             assert (event["id"], event["data"]) == (missed, {"n": 2})
-            page.expect(kind="status", label="Connected")
+            page.expect(kind="status", label="Live")
             assert [line for line in page.seen if line["kind"] == "reset"] == []
         finally:
             page.close()
@@ -138,23 +138,42 @@ def test_a_hidden_page_pauses_and_catches_up_when_shown(
     with servers(1, tmp_path, realtime={}) as (a,):
         page = Page(f"{a.ws}/{channel}/?user={user}")
         try:
-            page.expect(kind="status", label="Connected")
+            page.expect(kind="status", label="Live")
             page.send("hide")
             page.expect(kind="status", label="Paused")
             [missed] = a.broadcast(channel, [{"while": "hidden"}])
             page.send("show")
             assert page.expect(kind="event")["id"] == missed
-            page.expect(kind="status", label="Connected")
+            page.expect(kind="status", label="Live")
         finally:
             page.close()
 
 
 def test_a_refused_page_stops_retrying(tmp_path: Path, marker: str) -> None:
-    """A 4401 (not logged in) ends in Disconnected instead of a reconnect loop."""
+    """A 4401 (not logged in) ends in "Live updates unavailable" instead of a reconnect loop."""
     with servers(1, tmp_path, realtime={}) as (a,):
         page = Page(f"{a.ws}/page.{marker}/")  # no ?user=: anonymous
         try:
-            assert page.expect(kind="status", label="Disconnected")["code"] == 4401
+            assert (
+                page.expect(kind="status", label="Live updates unavailable")["code"]
+                == 4401
+            )
+        finally:
+            page.close()
+
+
+def test_a_refused_page_stays_refused_when_its_tab_shows_again(
+    tmp_path: Path, marker: str
+) -> None:
+    """Hiding and showing the tab after a final refusal starts no new round of attempts."""
+    with servers(1, tmp_path, realtime={}) as (a,):
+        page = Page(f"{a.ws}/page.{marker}/")  # anonymous: 4401
+        try:
+            page.expect(kind="status", label="Live updates unavailable")
+            page.send("hide")
+            page.send("show")
+            with pytest.raises(queue.Empty):
+                page.lines.get(timeout=3)
         finally:
             page.close()
 
@@ -162,15 +181,15 @@ def test_a_refused_page_stops_retrying(tmp_path: Path, marker: str) -> None:
 def test_a_page_told_to_try_again_later_comes_back_with_redis(
     tmp_path: Path, marker: str, redis_server: RedisServer
 ) -> None:
-    """Redis down: the page is closed with 1013 and keeps retrying; Redis back: Connected, live, no reset."""
+    """Redis down: the page is closed with 1013 and keeps retrying; Redis back: Live, events flow, no reset."""
     channel, user = f"page.{marker}", f"u{marker}"
     with servers(1, tmp_path, realtime={}, redis_url=redis_server.url) as (a,):
         redis_server.kill()
         page = Page(f"{a.ws}/{channel}/?user={user}")
         try:
-            assert page.expect(kind="status", label="Reconnecting...")["code"] == 1013
+            assert page.expect(kind="status", label="Reconnecting…")["code"] == 1013
             redis_server.start()
-            page.expect(kind="status", label="Connected")
+            page.expect(kind="status", label="Live")
             [event] = a.broadcast(channel, [{"n": 1}])
             assert page.expect(kind="event")["id"] == event
             assert [line for line in page.seen if line["kind"] == "reset"] == []
@@ -186,8 +205,10 @@ def test_a_page_retries_with_backoff_while_the_database_is_down(
         page = Page(f"{a.ws}/page.{marker}/?user=u{marker}&db=down")
         try:
             for _ in range(2):
-                lost = page.expect(kind="status", label="Reconnecting...", code=1013)
+                lost = page.expect(kind="status", label="Reconnecting…", code=1013)
                 assert lost["delay"] >= 1000
-            assert all(line.get("label") != "Disconnected" for line in page.seen)
+            assert all(
+                line.get("label") != "Live updates unavailable" for line in page.seen
+            )
         finally:
             page.close()

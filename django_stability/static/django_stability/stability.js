@@ -445,6 +445,62 @@ const BACKOFF_MAX_MS = 30000;
 const TOO_MANY_MIN_MS = 30000;
 // Close codes after which reconnecting cannot help.
 const FINAL_CODES = new Set([4400, 4401, 4403]);
+// The event stream's refusals, as their HTTP status (-> the WebSocket close code).
+const FINAL_STATUSES = new Map([[400, 4400], [401, 4401], [403, 4403]]);
+// A server that answers HTTP but refuses the subscription this many times in a row
+// (no WebSocket route, a proxy without WebSocket, no event stream at that URL) will
+// not serve it: stop. Two, not one, so that a server coming up between a failed
+// connection and its probe is not mistaken for a refusal.
+const REFUSALS_BEFORE_GIVING_UP = 2;
+const LABELS = {
+  connecting: "Connecting…",
+  connected: "Live",
+  reconnecting: "Reconnecting…",
+  paused: "Paused",
+  failed: "Live updates unavailable",
+  stopped: "Stopped",
+};
+
+/**
+ * Ask the server for `url` over plain HTTP after a connection failed early: null when
+ * nothing answers (down, unreachable, another origin granting no CORS), else the
+ * answer's status (a redirect reads as 302), Retry-After, and whether it is an event
+ * stream. A stream that opens is closed again at once: only the answer matters.
+ */
+async function probe(url) {
+  const controller = new AbortController();
+  try {
+    const response = await fetch(url, {
+      credentials: "same-origin",
+      cache: "no-store",
+      redirect: "manual",
+      signal: controller.signal,
+    });
+    return {
+      status: response.type === "opaqueredirect" ? 302 : response.status,
+      retryAfter: Number(response.headers.get("Retry-After")) || null,
+      stream: (response.headers.get("Content-Type") || "").startsWith("text/event-stream"),
+    };
+  } catch {
+    return null;
+  } finally {
+    controller.abort();
+  }
+}
+
+/**
+ * What a probe's answer means. "retry": nothing answered, or the server is busy or
+ * failing (408, 429, 5xx), or the stream works now. "final": an event stream's own
+ * refusal (400, 401, 403, read as its close code). "refused": anything else, i.e. a
+ * server that is up but does not serve this subscription at this URL.
+ */
+function judge(answer, eventStream) {
+  if (answer === null || answer.status >= 500 || answer.status === 408) return { verdict: "retry", code: 1006 };
+  if (answer.status === 429) return { verdict: "retry", code: 4429, retryAfter: answer.retryAfter };
+  if (eventStream && answer.status === 200 && answer.stream) return { verdict: "retry", code: 1006 };
+  if (eventStream && FINAL_STATUSES.has(answer.status)) return { verdict: "final", code: FINAL_STATUSES.get(answer.status) };
+  return { verdict: "refused", httpStatus: answer.status };
+}
 
 /** Full-jitter backoff: a random delay in [0, min(max, base * 2^attempt)], at least `floor`. */
 export function backoffDelay(attempt, { base = BACKOFF_MIN_MS, max = BACKOFF_MAX_MS, floor = BACKOFF_MIN_MS, random = Math.random } = {}) {
@@ -464,6 +520,8 @@ class Resilient extends EventTarget {
     this.lastEventId = lastEventId;
     this.status = "idle";
     this._attempt = 0;
+    this._refusals = 0; // refused connections in a row (see REFUSALS_BEFORE_GIVING_UP)
+    this._generation = 0; // bumped per connection: a late probe of an older one is ignored
     this._timer = null;
     this._stopped = false;
     this._doc = doc;
@@ -474,9 +532,11 @@ class Resilient extends EventTarget {
   /** Open the connection (again). */
   start() {
     this._stopped = false;
+    if (this.status === "failed") this._refusals = 0; // asked to try again: start afresh
     if (this._doc && this._doc.hidden) return this._setStatus("paused");
     clearTimeout(this._timer);
     this._setStatus(this._attempt ? "reconnecting" : "connecting");
+    this._generation++;
     this._open(this._resumeUrl());
   }
 
@@ -496,7 +556,8 @@ class Resilient extends EventTarget {
   }
 
   _visibilityChanged() {
-    if (this._stopped) return;
+    // Given up for good: showing the tab again must not start a new round.
+    if (this._stopped || this.status === "failed") return;
     if (this._doc.hidden) {
       clearTimeout(this._timer);
       this._close();
@@ -509,13 +570,36 @@ class Resilient extends EventTarget {
 
   _opened() {
     this._attempt = 0;
+    this._refusals = 0;
     this._setStatus("connected");
   }
 
   _lost(code, retryAfterSeconds) {
+    this._refusals = 0;
+    this._retry(code, retryAfterSeconds);
+  }
+
+  /**
+   * The connection failed before the server said anything we can read (a WebSocket
+   * handshake closed before open, an event stream answered with an error): ask
+   * `probeUrl` over HTTP whether the server is away (retry) or refuses us.
+   */
+  async _failedEarly(probeUrl, eventStream) {
+    const generation = this._generation;
+    const { verdict, code, retryAfter, httpStatus } = judge(await probe(probeUrl), eventStream);
+    if (generation !== this._generation || this._stopped || this.status === "paused") return;
+    if (verdict !== "refused") return this._lost(code, retryAfter);
+    if (++this._refusals >= REFUSALS_BEFORE_GIVING_UP) {
+      this._setStatus("failed", { reason: "refused", httpStatus });
+      return;
+    }
+    this._retry(1006, null);
+  }
+
+  _retry(code, retryAfterSeconds) {
     if (this._stopped || this.status === "paused") return;
     if (FINAL_CODES.has(code)) {
-      this._setStatus("failed", { code });
+      this._setStatus("failed", { code, reason: "closed" });
       return;
     }
     let delay = backoffDelay(this._attempt++);
@@ -533,7 +617,7 @@ class Resilient extends EventTarget {
 
   _setStatus(status, detail = {}) {
     this.status = status;
-    const label = { connected: "Connected", reconnecting: "Reconnecting...", paused: "Paused", failed: "Disconnected" }[status] || status;
+    const label = LABELS[status] || status;
     this.dispatchEvent(new CustomEvent("status", { detail: { status, label, ...detail } }));
   }
 }
@@ -541,7 +625,9 @@ class Resilient extends EventTarget {
 /**
  * A WebSocket subscription to one channel that comes back by itself.
  * Events: "event" (detail: {id, channel, data}), "reset" (reload your state),
- * "status" (detail: {status, label: "Connected" | "Reconnecting..." | ...}).
+ * "status" (detail: {status, label: "Connecting…" | "Live" | "Reconnecting…" | ...}).
+ * A handshake refused by a server that answers HTTP (no WebSocket route, a proxy
+ * without WebSocket) twice in a row is final: status "failed", reason "refused".
  */
 export class StabilitySocket extends Resilient {
   constructor(channel, { url = null, ...options } = {}) {
@@ -553,7 +639,9 @@ export class StabilitySocket extends Resilient {
   _open(url) {
     const socket = new WebSocket(url);
     let retryAfter = null;
+    let opened = false;
     this.socket = socket;
+    socket.onopen = () => { opened = true; };
     socket.onmessage = (frame) => {
       let message;
       try { message = JSON.parse(frame.data); } catch { return; }
@@ -574,7 +662,11 @@ export class StabilitySocket extends Resilient {
       if (ended) return;
       ended = true;
       if (this.socket === socket) this.socket = null;
-      this._lost(code, retryAfter);
+      // Closed before the handshake completed: the browser hides why (always 1006).
+      // The server accepts before closing with a code of its own, so either it is
+      // unreachable, or it answered the handshake with an HTTP error: the probe tells.
+      if (!opened) this._failedEarly(this.url.replace(/^ws/, "http"), false);
+      else this._lost(code, retryAfter);
     };
     socket.onclose = (close) => end(close.code);
     socket.onerror = () => {
@@ -613,9 +705,14 @@ export class StabilityEventSource extends Resilient {
     source.onmessage = (e) => this._deliver({ type: "event", id: Number(e.lastEventId), data: JSON.parse(e.data) });
     // EventSource would retry on its own, without jitter and from its own id: take over.
     source.onerror = () => {
+      // CLOSED: the browser gave up on an answer that was no event stream (an error
+      // status: a refusal, a 404...); the probe reads that status. Otherwise the
+      // network failed or the stream ended: back off.
+      const answered = source.readyState === EventSource.CLOSED;
       source.close();
       if (this.source === source) this.source = null;
-      this._lost(0, null);
+      if (answered) this._failedEarly(this.url, true);
+      else this._lost(0, null);
     };
   }
 
