@@ -27,7 +27,6 @@ from tests.browser.conftest import (
     STARTUP,
     Server,
     browser,  # noqa: F401  (a fixture of these tests too)
-    server,  # noqa: F401  (the example under runserver --noreload, migrated, one user)
     sync_playwright,  # noqa: F401  (the fixture behind it)
 )
 
