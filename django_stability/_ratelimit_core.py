@@ -132,15 +132,33 @@ def counter_key(group: str, rate: Rate, value: str) -> str:
     return f"rl:{group}:{rate.count}/{rate.seconds}:{value}"
 
 
+#: Global unicast IPv6, where one host (one customer) usually holds a whole /64.
+_GLOBAL_UNICAST: Final = ipaddress.IPv6Network("2000::/3")
+#: Teredo puts the client's identity in the low 64 bits: its /64 is the relay's, shared.
+_TEREDO: Final = ipaddress.IPv6Network("2001::/32")
+
+
 def ip_value(address: str) -> str:
-    """The counted form of a client address: IPv6 is masked to its /64, as one host usually owns one."""
+    """The counted form of a client address.
+
+    IPv4 as is; IPv4-mapped IPv6 (``::ffff:192.0.2.1``, from dual-stack
+    listeners) as its IPv4 address; global unicast IPv6 (``2000::/3``, Teredo
+    excepted) masked to its /64, as one host usually holds a whole /64; every
+    other IPv6 address (loopback, link-local, unique-local, Teredo, ...) in
+    full, as a /64 there is shared by many hosts. Anything else is kept as is
+    (``"unknown"`` when empty).
+    """
     if ":" not in address:
         return address or "unknown"
     try:
-        network = ipaddress.IPv6Network(f"{address}/64", strict=False)
+        parsed = ipaddress.IPv6Address(address)
     except ValueError:
         return address
-    return str(network)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    if parsed in _GLOBAL_UNICAST and parsed not in _TEREDO:
+        return str(ipaddress.IPv6Network((int(parsed), 64), strict=False))
+    return str(parsed)
 
 
 #: Most counters one process remembers as over their limit, per engine.
