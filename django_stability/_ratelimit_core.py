@@ -40,6 +40,7 @@ from django_stability.state import Engine
 __all__ = [
     "Usage",
     "ahit",
+    "Exempt",
     "counter_key",
     "hit",
     "ip_value",
@@ -125,6 +126,27 @@ class _OutageLog:
 outage_log = _OutageLog()
 # A new configuration (override_settings, a new engine) deserves its own first line.
 on_setting_changed(outage_log.reset)
+
+
+class Exempt:
+    """``STABILITY_RATELIMIT_EXEMPT`` matched on path-segment boundaries.
+
+    An entry ending in ``/`` exempts every path starting with it. An entry
+    without one exempts that exact path and the paths under it:
+    ``"/stability/metrics"`` exempts ``/stability/metrics`` and
+    ``/stability/metrics/...``, never ``/stability/metricsX``.
+    """
+
+    __slots__ = ("entries", "exact", "prefixes")
+
+    def __init__(self, entries: tuple[str, ...]) -> None:
+        self.entries = entries
+        self.exact = frozenset(e for e in entries if not e.endswith("/"))
+        self.prefixes = tuple(e if e.endswith("/") else f"{e}/" for e in entries)
+
+    def __call__(self, path: str) -> bool:
+        """Whether ``path`` is exempt."""
+        return path in self.exact or path.startswith(self.prefixes)
 
 
 def counter_key(group: str, rate: Rate, value: str) -> str:

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags
 
+from django_stability._ratelimit_core import Exempt
 from django_stability.checks._base import (
     check,
     is_list,
@@ -268,7 +269,7 @@ def check_ratelimit_exempts_probes(**kwargs: Any) -> list[CheckMessage]:
     return [
         Codes.RATELIMIT_PROBES_LIMITED.msg(name, value=show(path))
         for path in NEVER_LIMITED
-        if not path.startswith(tuple(exempt))
+        if not Exempt(tuple(exempt))(path)
     ]
 
 
