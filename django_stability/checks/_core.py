@@ -46,7 +46,13 @@ def _redis_url_problem(value: Any) -> str | None:
     if not sep or scheme.lower() not in _REDIS_SCHEMES:
         found = f"{scheme}://" if sep else "no scheme"
         return f"must start with redis://, rediss:// or unix:// (found {found!r})"
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # urllib's message quotes the URL: not repeated
+        return (
+            "is malformed: expected redis://[[user]:password@]host[:port][/db], "
+            "with reserved and non-ASCII characters of the password percent-encoded"
+        )
     try:
         parts.port  # noqa: B018 - urllib validates the port lazily, on access
     except ValueError:
