@@ -38,12 +38,13 @@ from django_stability.logging import get_logger
 from django_stability.state import Engine
 
 __all__ = [
+    "Exempt",
     "Usage",
     "ahit",
-    "Exempt",
     "counter_key",
     "hit",
     "ip_value",
+    "over_limit_until",
     "refusal",
     "usage_headers",
     "wall_clock",
@@ -219,6 +220,14 @@ def _known(engine: Engine) -> _OverLimit:
         with _over_limit_lock:
             known = _over_limit.setdefault(engine, _OverLimit())
     return known
+
+
+def over_limit_until(engine: Engine, key: str, now: float) -> float | None:
+    """When the window of ``key`` ends, if this process knows it is over its limit; else ``None``.
+
+    Costs no round trip: it reads what :func:`hit` remembered.
+    """
+    return _known(engine).get(key, now)
 
 
 def _counted(
