@@ -66,6 +66,21 @@ def dual_stack_socket(port: int) -> socket.socket:
     return sock
 
 
+def wait_listening(
+    process: subprocess.Popen[bytes], host: str, port: int, log: Path
+) -> None:
+    """Wait until ``process`` accepts connections on ``host:port`` (bounded)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        assert process.poll() is None, log.read_text()[-2000:]
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, "uvicorn did not listen in time"
+            time.sleep(0.05)
+
+
 class Uvicorn:
     """``uvicorn example_project.asgi:application`` on ``host`` (``"::"``: dual stack)."""
 
@@ -111,16 +126,8 @@ class Uvicorn:
         finally:
             if listener is not None:
                 listener.close()  # the server holds its own copy
-        deadline = time.monotonic() + STARTUP_TIMEOUT
         probe = "127.0.0.1" if ":" not in self.host else "::1"
-        while True:
-            assert self.process.poll() is None, self.log.read_text()[-2000:]
-            try:
-                with socket.create_connection((probe, self.port), timeout=0.2):
-                    return
-            except OSError:
-                assert time.monotonic() < deadline, "uvicorn did not listen in time"
-                time.sleep(0.05)
+        wait_listening(self.process, probe, self.port, self.log)
 
     def stop(self) -> None:
         if self.process is None:
