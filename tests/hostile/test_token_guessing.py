@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 
 from django_stability.views._auth import TOKEN_FAILURES
 from tests.hostile.servers import example_project, request
+from tests.http_modes import MODES
+from tests.ratelimit.support import fetch, unique_ip
 
 TOKEN = "hostile-metrics-token-0123456789"
 
@@ -47,3 +50,27 @@ def test_wrong_tokens_from_one_address_are_refused_with_429(
         other = request(server.url(path, via="::1"), _with(TOKEN))
         assert other.status in (200, 503)
         assert "code" not in other.body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", MODES)
+async def test_in_process_guessing_is_throttled_and_probes_hide_detail(
+    mode: str,
+) -> None:
+    """In both server modes: wrong tokens end in 429, and a throttled token shows no probe detail."""
+    address = unique_ip()  # a counter of its own
+    with override_settings(STABILITY_METRICS_TOKEN=TOKEN):
+        codes = [
+            (
+                await fetch(
+                    mode, "/stability/metrics", ip=address, headers=_with(f"guess-{n}")
+                )
+            ).status_code
+            for n in range(TOKEN_FAILURES.count + 1)
+        ]
+        ready = await fetch(
+            mode, "/stability/health/ready", ip=address, headers=_with(TOKEN)
+        )
+    assert codes == [401] * TOKEN_FAILURES.count + [429]
+    for result in ready.json()["checks"].values():
+        assert set(result) == {"status"}
