@@ -68,14 +68,23 @@ def test_a_malformed_redis_url_keeps_its_password(url: str) -> None:
     [
         {"DATABASE_URL": DATABASE_URLS[0]},
         {"REDIS_URL": REDIS_URLS[0]},
+        {"REDIS_URL": REDIS_URLS[1]},
+    ],
+)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["example_project/manage.py", "check"],
+        # What an ASGI server does: load the settings, no system checks.
+        ["-c", "import django; django.setup()"],
     ],
 )
 def test_the_example_project_does_not_print_the_password_at_startup(
-    env: dict[str, str],
+    env: dict[str, str], command: list[str]
 ) -> None:
-    """``manage.py check`` with a malformed URL fails without the password in its output."""
+    """Starting with a malformed URL fails without the password in the output."""
     result = subprocess.run(
-        [sys.executable, "example_project/manage.py", "check"],
+        [sys.executable, *command],
         cwd=ROOT,
         env={
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
