@@ -5,6 +5,15 @@ of ``STABILITY_TRUSTED_PROXIES`` is ``X-Forwarded-For`` believed, and then it
 is read from the right (the hop our proxy appended) leftwards, skipping hops
 that are trusted proxies themselves: the first untrusted address is the client.
 Everything left of it was written by the client and could be forged.
+
+Reading stops at the first entry that is not an address: whoever wrote it is
+not to be believed about anything further left, so the answer is then the
+trusted hop that passed that entry on (the right-most address read so far, or
+``REMOTE_ADDR`` when the right-most entry itself is invalid).
+
+IPv4-mapped IPv6 addresses (``::ffff:192.0.2.1``, which a dual-stack listener
+such as ``uvicorn --host ::`` or ``daphne -b ::`` reports for IPv4 peers) are
+answered as IPv4, ``REMOTE_ADDR`` included.
 """
 
 from __future__ import annotations
@@ -57,6 +66,14 @@ def parse_address(value: str) -> _Address | None:
     return address
 
 
+def _unmapped(remote: str) -> str:
+    """``REMOTE_ADDR`` as given, unless it is IPv4-mapped IPv6: then its IPv4 address."""
+    if ":" not in remote:  # IPv4 (or nothing): the common case costs no parsing
+        return remote
+    address = parse_address(remote)
+    return str(address) if isinstance(address, IPv4Address) else remote
+
+
 def _is_trusted(address: _Address, networks: tuple[_Network, ...]) -> bool:
     return any(address in network for network in networks)
 
@@ -68,13 +85,16 @@ def client_ip(request: HttpRequest) -> str:
         request: the current request.
 
     Returns:
-        ``REMOTE_ADDR`` as the server gave it, unless it is a trusted proxy:
-        then the right-most ``X-Forwarded-For`` address that is not a trusted
-        proxy (normalised, e.g. without a port), or the left-most valid one
-        when all of them are trusted. Invalid ``X-Forwarded-For`` entries are
-        ignored; with none valid, ``REMOTE_ADDR`` is the answer.
+        ``REMOTE_ADDR`` as the server gave it (IPv4-mapped IPv6 written as
+        IPv4), unless it is a trusted proxy: then the right-most
+        ``X-Forwarded-For`` address that is not a trusted proxy (normalised,
+        e.g. without a port), or the left-most one when all of them are
+        trusted. Reading stops at the first entry (from the right) that is not
+        an address: the answer is then the right-most address read so far,
+        the trusted hop that passed the invalid entry on, or ``REMOTE_ADDR``
+        when there is none.
     """
-    remote = request.META.get("REMOTE_ADDR") or ""
+    remote = _unmapped(request.META.get("REMOTE_ADDR") or "")
     networks = trusted_networks()
     if not networks:
         # The common case, and the hot path: no proxy to believe, nothing to parse.
@@ -86,7 +106,8 @@ def client_ip(request: HttpRequest) -> str:
     for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
         hop_address = parse_address(hop)
         if hop_address is None:
-            continue
+            # Written by a client, or by a broken hop: nothing further left is believed.
+            break
         found = hop_address
         if not _is_trusted(found, networks):
             break

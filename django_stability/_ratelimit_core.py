@@ -38,11 +38,13 @@ from django_stability.logging import get_logger
 from django_stability.state import Engine
 
 __all__ = [
+    "Exempt",
     "Usage",
     "ahit",
     "counter_key",
     "hit",
     "ip_value",
+    "over_limit_until",
     "refusal",
     "usage_headers",
     "wall_clock",
@@ -127,20 +129,59 @@ outage_log = _OutageLog()
 on_setting_changed(outage_log.reset)
 
 
+class Exempt:
+    """``STABILITY_RATELIMIT_EXEMPT`` matched on path-segment boundaries.
+
+    An entry ending in ``/`` exempts every path starting with it. An entry
+    without one exempts that exact path and the paths under it:
+    ``"/stability/metrics"`` exempts ``/stability/metrics`` and
+    ``/stability/metrics/...``, never ``/stability/metricsX``.
+    """
+
+    __slots__ = ("entries", "exact", "prefixes")
+
+    def __init__(self, entries: tuple[str, ...]) -> None:
+        self.entries = entries
+        self.exact = frozenset(e for e in entries if not e.endswith("/"))
+        self.prefixes = tuple(e if e.endswith("/") else f"{e}/" for e in entries)
+
+    def __call__(self, path: str) -> bool:
+        """Whether ``path`` is exempt."""
+        return path in self.exact or path.startswith(self.prefixes)
+
+
 def counter_key(group: str, rate: Rate, value: str) -> str:
     """The engine key of one client's counter; the rate is part of it, so a new rate starts afresh."""
     return f"rl:{group}:{rate.count}/{rate.seconds}:{value}"
 
 
+#: Global unicast IPv6, where one host (one customer) usually holds a whole /64.
+_GLOBAL_UNICAST: Final = ipaddress.IPv6Network("2000::/3")
+#: Teredo puts the client's identity in the low 64 bits: its /64 is the relay's, shared.
+_TEREDO: Final = ipaddress.IPv6Network("2001::/32")
+
+
 def ip_value(address: str) -> str:
-    """The counted form of a client address: IPv6 is masked to its /64, as one host usually owns one."""
+    """The counted form of a client address.
+
+    IPv4 as is; IPv4-mapped IPv6 (``::ffff:192.0.2.1``, from dual-stack
+    listeners) as its IPv4 address; global unicast IPv6 (``2000::/3``, Teredo
+    excepted) masked to its /64, as one host usually holds a whole /64; every
+    other IPv6 address (loopback, link-local, unique-local, Teredo, ...) in
+    full, as a /64 there is shared by many hosts. Anything else is kept as is
+    (``"unknown"`` when empty).
+    """
     if ":" not in address:
         return address or "unknown"
     try:
-        network = ipaddress.IPv6Network(f"{address}/64", strict=False)
+        parsed = ipaddress.IPv6Address(address)
     except ValueError:
         return address
-    return str(network)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    if parsed in _GLOBAL_UNICAST and parsed not in _TEREDO:
+        return str(ipaddress.IPv6Network((int(parsed), 64), strict=False))
+    return str(parsed)
 
 
 #: Most counters one process remembers as over their limit, per engine.
@@ -179,6 +220,14 @@ def _known(engine: Engine) -> _OverLimit:
         with _over_limit_lock:
             known = _over_limit.setdefault(engine, _OverLimit())
     return known
+
+
+def over_limit_until(engine: Engine, key: str, now: float) -> float | None:
+    """When the window of ``key`` ends, if this process knows it is over its limit; else ``None``.
+
+    Costs no round trip: it reads what :func:`hit` remembered.
+    """
+    return _known(engine).get(key, now)
 
 
 def _counted(

@@ -21,6 +21,14 @@ from django.core.exceptions import ImproperlyConfigured
 
 __all__ = ["DEFAULT_DATABASE_URL", "POOL_DEFAULTS", "database_from_env"]
 
+# What a malformed URL is told, whatever is wrong with it: the URL, its password and
+# the parser's text (which quotes the URL) never reach an error message or a log.
+MALFORMED = (
+    "DATABASE_URL is malformed: expected postgres://user:password@host:port/name "
+    "or sqlite:///path, with reserved and non-ASCII characters of the user and "
+    "password percent-encoded"
+)
+
 #: Used when ``DATABASE_URL`` is unset or empty: a SQLite file next to the
 #: current working directory (or ``base_dir``).
 DEFAULT_DATABASE_URL = "sqlite:///db.sqlite3"
@@ -84,16 +92,17 @@ def database_from_env(
     tuning = _Tuning.from_env(env)
     try:
         parts = urlsplit(url)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from None
+    except ValueError:
+        # urllib's message quotes the URL's network part, password included: never shown.
+        raise ImproperlyConfigured(MALFORMED) from None
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
         return _sqlite(parts.netloc, parts.path, base_dir)
     if scheme in _POSTGRES_SCHEMES:
         return _postgres(parts.netloc, parts.path, parts.query, tuning)
-    shown = scheme or "(none)"
+    # Not even the scheme is shown: in "user:secret@host/db" urllib reads "user" as one.
     raise ImproperlyConfigured(
-        f"DATABASE_URL has an unsupported scheme {shown!r}: use sqlite://, postgres:// or postgresql://"
+        "DATABASE_URL has an unsupported scheme: use sqlite://, postgres:// or postgresql://"
     )
 
 

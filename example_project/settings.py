@@ -13,6 +13,7 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -117,10 +118,27 @@ TEMPLATES = [
 DATABASES = {"default": database_from_env(base_dir=BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
 # REDIS_URL switches the cache, the shared-state engine and the channel layer to Redis,
 # which is what several workers (or hosts) need to agree; without it all three are
 # process-local, fine for one `runserver`.
-REDIS_URL = env.get("REDIS_URL", "").strip() or None
+def _redis_url(name: str) -> str | None:
+    # Checked here, not at the first cache call: redis-py's error would quote the URL,
+    # password included. The message names the variable and the shape, nothing else.
+    raw = env.get(name, "").strip() or None
+    if raw is None:
+        return None
+    try:
+        urlsplit(raw).port  # noqa: B018 - urllib validates the port lazily
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} is malformed: expected redis://[[user]:password@]host[:port][/db], "
+            "with reserved and non-ASCII characters of the password percent-encoded"
+        ) from None
+    return raw
+
+
+REDIS_URL = _redis_url("REDIS_URL")
 STABILITY_REDIS_URL = REDIS_URL
 CACHES: dict[str, dict[str, Any]]
 CHANNEL_LAYERS: dict[str, dict[str, Any]]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.test import AsyncClient, Client
+from django.test import AsyncClient, Client, override_settings
 
 MODES = ("wsgi", "asgi")
 
@@ -27,3 +27,15 @@ async def fetch(
         return await getattr(aclient, method)(path, **extra)
     client = Client(raise_request_exception=False, enforce_csrf_checks=csrf)
     return await sync_to_async(getattr(client, method))(path, **extra)
+
+
+#: The metrics token ``fetch_detailed`` configures and sends.
+DETAIL_TOKEN = "probe-detail-token-0123456789"
+
+
+async def fetch_detailed(mode: str, path: str) -> Any:
+    """GET ``path`` as a metrics-token caller, who sees each health check's ``ms`` and ``detail``."""
+    with override_settings(STABILITY_METRICS_TOKEN=DETAIL_TOKEN):
+        return await fetch(
+            mode, "get", path, headers={"Authorization": f"Bearer {DETAIL_TOKEN}"}
+        )

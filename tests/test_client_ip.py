@@ -26,6 +26,21 @@ def test_remote_addr_without_trusted_proxies() -> None:
     assert _ip("192.0.2.10", "203.0.113.1") == "192.0.2.10"
 
 
+@pytest.mark.parametrize(
+    ("remote", "expected"),
+    [
+        ("::ffff:192.0.2.10", "192.0.2.10"),
+        ("::FFFF:c000:20b", "192.0.2.11"),
+        ("2001:db8::7", "2001:db8::7"),
+        ("::1", "::1"),
+        ("192.0.2.12", "192.0.2.12"),
+    ],
+)
+def test_ipv4_mapped_remote_addr_is_ipv4(remote: str, expected: str) -> None:
+    """A dual-stack listener's IPv4-mapped peer address is answered as the IPv4 address."""
+    assert _ip(remote) == expected
+
+
 def test_missing_remote_addr() -> None:
     """A server that gives no peer address yields an empty string, not an error."""
     assert _ip(None) == ""
@@ -43,8 +58,12 @@ def test_missing_remote_addr() -> None:
         ("10.1.2.3", "6.6.6.6, 203.0.113.7", "203.0.113.7"),
         # Trusted hops are skipped.
         ("10.1.2.3", "6.6.6.6, 203.0.113.7, 10.9.9.9, 10.8.8.8", "203.0.113.7"),
-        # Garbage entries are ignored, not trusted.
-        ("10.1.2.3", "203.0.113.7, unknown, , not-an-ip", "203.0.113.7"),
+        # Reading stops at the first invalid entry: nothing left of it is believed,
+        # the trusted hop that passed it on is the answer (the proxy itself here).
+        ("10.1.2.3", "203.0.113.7, unknown, , not-an-ip", "10.1.2.3"),
+        ("10.1.2.3", "203.0.113.7, unknown", "10.1.2.3"),
+        ("10.1.2.3", "203.0.113.7, not-an-ip, 10.9.9.9", "10.9.9.9"),
+        ("10.1.2.3", "203.0.113.7,, 10.9.9.9", "10.9.9.9"),
         # Ports and brackets, as some proxies write them.
         ("10.1.2.3", "203.0.113.7:4711", "203.0.113.7"),
         ("10.1.2.3", "[2001:db8::1]:443", "2001:db8::1"),
@@ -53,10 +72,12 @@ def test_missing_remote_addr() -> None:
         # IPv4-mapped IPv6 is IPv4.
         ("10.1.2.3", "::ffff:203.0.113.8", "203.0.113.8"),
         ("::ffff:10.1.2.3", "203.0.113.9", "203.0.113.9"),
+        ("::ffff:192.0.2.10", "203.0.113.9", "192.0.2.10"),
         # IPv6 proxy.
         ("2001:db8:ffff::1", "203.0.113.10", "203.0.113.10"),
-        # Every hop trusted: the left-most valid one is the best we know.
+        # Every hop trusted: the left-most one read is the best we know.
         ("10.1.2.3", "junk, 10.5.5.5, 10.6.6.6", "10.5.5.5"),
+        ("10.1.2.3", "10.4.4.4, 10.5.5.5, 10.6.6.6", "10.4.4.4"),
         # No (valid) X-Forwarded-For: the proxy itself.
         ("10.1.2.3", None, "10.1.2.3"),
         ("10.1.2.3", "unknown", "10.1.2.3"),

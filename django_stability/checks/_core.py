@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags
 
+from django_stability._ratelimit_core import Exempt
 from django_stability.checks._base import (
     check,
     is_list,
@@ -45,7 +46,13 @@ def _redis_url_problem(value: Any) -> str | None:
     if not sep or scheme.lower() not in _REDIS_SCHEMES:
         found = f"{scheme}://" if sep else "no scheme"
         return f"must start with redis://, rediss:// or unix:// (found {found!r})"
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # urllib's message quotes the URL: not repeated
+        return (
+            "is malformed: expected redis://[[user]:password@]host[:port][/db], "
+            "with reserved and non-ASCII characters of the password percent-encoded"
+        )
     try:
         parts.port  # noqa: B018 - urllib validates the port lazily, on access
     except ValueError:
@@ -268,7 +275,7 @@ def check_ratelimit_exempts_probes(**kwargs: Any) -> list[CheckMessage]:
     return [
         Codes.RATELIMIT_PROBES_LIMITED.msg(name, value=show(path))
         for path in NEVER_LIMITED
-        if not path.startswith(tuple(exempt))
+        if not Exempt(tuple(exempt))(path)
     ]
 
 

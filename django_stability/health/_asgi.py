@@ -8,6 +8,10 @@ three probe paths of the URLconf and answers them itself, from the same
 probe runs as the views (same JSON, statuses and headers), and hands
 everything else, the probes' other methods included, to the application.
 
+A probe with an ``Authorization`` or ``Cookie`` header goes to Django:
+only its view can tell staff or the metrics token, who see each check's
+detail; this wrapper answers anonymous callers, with each check's status only.
+
 What a probe answered here skips: middleware (no access-log line, no HTTP
 metrics) and ``ALLOWED_HOSTS``, which is what lets kubelet probe a pod by its
 IP address. It still carries what every response of the site carries: the
@@ -55,6 +59,17 @@ class _Paths:
 
 
 _paths = _Paths()
+_CREDENTIALS = (b"authorization", b"cookie")
+
+
+def _credentials(scope: Any) -> bool:
+    """Whether the request may come from staff or carry the metrics token.
+
+    Such a request goes to Django, whose view tells who it is and shows the
+    checks' detail to those allowed; an orchestrator's probe carries neither
+    header and gets the statuses only, answered here.
+    """
+    return any(name in _CREDENTIALS for name, _ in scope.get("headers", ()))
 
 
 async def _respond(
@@ -102,7 +117,7 @@ def with_health_probes(application: _ASGIApp) -> _ASGIApp:
             if root and path.startswith(root):
                 path = path[len(root) :]
             kind = _paths.get().get(path)
-            if kind is not None:
+            if kind is not None and not _credentials(scope):
                 response = await views.probe_response(kind)
                 await _respond(response, scope, send, head=scope["method"] == "HEAD")
                 return

@@ -68,6 +68,17 @@ class Report:
             "checks": {name: r.as_json() for name, r in self.checks.items()},
         }
 
+    def as_public_json(self) -> dict[str, Any]:
+        """The probe JSON for anonymous callers: each check's status, no timing or detail.
+
+        A check's detail names hosts, ports, driver errors and backend classes:
+        staff, the metrics token and the logs see it, the public does not.
+        """
+        return {
+            "status": self.status,
+            "checks": {name: {"status": r.status} for name, r in self.checks.items()},
+        }
+
 
 def check_key(check: HealthCheck) -> str:
     """A check's name in probe JSON: ours have one, others are named after their class."""

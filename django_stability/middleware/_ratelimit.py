@@ -12,6 +12,7 @@ from django.http.response import HttpResponseBase
 
 from django_stability._client_ip import client_ip
 from django_stability._ratelimit_core import (
+    Exempt,
     Usage,
     ahit,
     counter_key,
@@ -36,7 +37,7 @@ GLOBAL_GROUP = "global"
 
 class _Policy(NamedTuple):
     rate: Rate | None
-    exempt: tuple[str, ...]
+    exempt: Exempt
     fail_open: bool
 
 
@@ -49,14 +50,14 @@ def _rate(value: object, what: str) -> Rate | None:
         raise ImproperlyConfigured(f"{what}: {exc}") from None
 
 
-def _exempt(value: object, what: str) -> tuple[str, ...]:
+def _exempt(value: object, what: str) -> Exempt:
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise ImproperlyConfigured(f"{what} must be a list of path prefixes.")
     if not all(isinstance(p, str) and p.startswith("/") for p in value):
         raise ImproperlyConfigured(
             f"{what}: each prefix must be a str starting with '/', not {value!r}."
         )
-    return tuple(value)
+    return Exempt(tuple(value))
 
 
 def _fail_open(value: object, what: str) -> bool:
@@ -86,7 +87,8 @@ _UNSET: Any = object()
 class RateLimitMiddleware:
     """Limit each client IP to ``STABILITY_RATELIMIT`` requests, counted across every worker.
 
-    Each request not under an exempt prefix costs one atomic round trip to the
+    Each request not under an exempt path (``STABILITY_RATELIMIT_EXEMPT``,
+    matched on path-segment boundaries) costs one atomic round trip to the
     shared-state engine (Redis, or process memory without
     ``STABILITY_REDIS_URL``). The client IP comes from
     ``STABILITY_TRUSTED_PROXIES`` only: ``X-Forwarded-For`` from any other peer
@@ -160,7 +162,7 @@ class RateLimitMiddleware:
     def _before(self, request: HttpRequest) -> _Todo | None:
         """What to count for ``request``; ``None`` when it is not limited."""
         policy = self._policy or _setting_policy()
-        if policy.rate is None or request.path_info.startswith(policy.exempt):
+        if policy.rate is None or policy.exempt(request.path_info):
             return None
         key = counter_key(GLOBAL_GROUP, policy.rate, ip_value(client_ip(request)))
         return _Todo(policy.rate, key, policy.fail_open)

@@ -67,9 +67,26 @@ def _evalsha(
         return conn.read_response()
 
 
+#: What a malformed STABILITY_REDIS_URL is told: never the URL, its password or the parser's text.
+MALFORMED = (
+    "STABILITY_REDIS_URL is not a usable Redis URL: expected "
+    "redis://[[user]:password@]host[:port][/db], rediss://... or "
+    "unix:///path/to/socket, with reserved and non-ASCII characters of the "
+    "user and password percent-encoded"
+)
+
+
 def redact(url: str) -> str:
-    """``url`` without its password, fit for logs and status pages."""
-    parts = urlsplit(url)
+    """``url`` without its password, fit for logs and status pages.
+
+    Raises:
+        ValueError: ``url`` cannot be parsed (the message quotes no part of it).
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - urllib validates the port lazily, on access
+    except ValueError:
+        raise ValueError("malformed URL") from None
     if parts.password is None:
         return url
     netloc = parts.netloc.rpartition("@")[2]
@@ -89,7 +106,10 @@ class RedisBackend:
         max_connections: int,
         pool_timeout: float,
     ) -> None:
-        self.url = redact(url)
+        try:
+            self.url = redact(url)
+        except ValueError:
+            raise ImproperlyConfigured(MALFORMED) from None
         self._url = url
         # Query-string options in the URL (``?socket_timeout=2``) win over these.
         self._options: dict[str, Any] = {
@@ -111,10 +131,9 @@ class RedisBackend:
                 ),
                 **self._options,
             )
-        except ValueError as exc:
-            raise ImproperlyConfigured(
-                f"STABILITY_REDIS_URL is not a usable Redis URL: {exc}"
-            ) from exc
+        except ValueError:
+            # redis-py's message may quote the URL: neither it nor its cause is kept.
+            raise ImproperlyConfigured(MALFORMED) from None
         self.sync = redis.Redis.from_pool(pool)
         self._pool = pool
         self._local = threading.local()

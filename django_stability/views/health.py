@@ -11,7 +11,6 @@ reads the session user, and it is not on a load balancer's hot path.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import math
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -26,6 +25,12 @@ from django_stability.errors import problem_response
 from django_stability.health import _loop
 from django_stability.health._probes import get_probes
 from django_stability.health._runner import CheckResult, Report
+from django_stability.views._auth import (
+    Token,
+    atoken_check,
+    token_check,
+    token_throttled,
+)
 
 __all__ = [
     "alive",
@@ -50,10 +55,15 @@ def _method_not_allowed(request: HttpRequest) -> HttpResponse | None:
 
 
 def _answer(
-    report: Report, *, retry_after: float, extra: dict[str, Any] | None = None
+    report: Report,
+    *,
+    retry_after: float,
+    extra: dict[str, Any] | None = None,
+    detail: bool = True,
 ) -> HttpResponse:
+    body = report.as_json() if detail else report.as_public_json()
     response = JsonResponse(
-        {**report.as_json(), **(extra or {})},
+        {**body, **(extra or {})},
         status=200 if report.status == "ok" else 503,
     )
     response["Cache-Control"] = "no-store"
@@ -93,9 +103,27 @@ async def _arun(kind: str) -> Report:
         )
 
 
-def _ready_answer(report: Report) -> HttpResponse:
+def _ready_answer(report: Report, *, detail: bool) -> HttpResponse:
     wait = conf.drain_seconds if report.status == "draining" else conf.health_timeout
-    return _answer(report, retry_after=wait)
+    return _answer(report, retry_after=wait, detail=detail)
+
+
+def _is_staff(user: Any) -> bool:
+    return user is not None and bool(user.is_active and user.is_staff)
+
+
+def _sees_detail(request: HttpRequest) -> bool:
+    """Staff and the metrics token see each check's detail; anonymous callers only statuses."""
+    return _is_staff(getattr(request, "user", None)) or (
+        token_check(request) is Token.VALID
+    )
+
+
+async def _asees_detail(request: HttpRequest) -> bool:
+    auser = getattr(request, "auser", None)
+    if auser is not None and _is_staff(await auser()):
+        return True
+    return await atoken_check(request) is Token.VALID
 
 
 # Read-only whatever the method: exempt so that a POST gets the honest 405, not a CSRF 403.
@@ -118,7 +146,7 @@ def ready(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request)) is not None:
         return refused
-    return _ready_answer(_run("ready"))
+    return _ready_answer(_run("ready"), detail=_sees_detail(request))
 
 
 @csrf_exempt
@@ -129,19 +157,32 @@ def startup(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request)) is not None:
         return refused
-    return _answer(_run("startup"), retry_after=conf.health_timeout)
+    return _answer(
+        _run("startup"),
+        retry_after=conf.health_timeout,
+        detail=_sees_detail(request),
+    )
 
 
-async def probe_response(kind: str) -> HttpResponse:
+async def probe_response(kind: str, *, detail: bool = False) -> HttpResponse:
     """The answer of probe ``kind`` (``"live"``, ``"ready"`` or ``"startup"``) to a GET.
 
+    Args:
+        kind: The probe.
+        detail: Whether each check's ``ms`` and ``detail`` are shown (for staff
+            and the metrics token); otherwise only each check's status.
+
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        Only each check's status unless ``detail`` is true.
     """
     if kind == "live":
         return _answer(Report("ok", {}), retry_after=0)
     if kind == "ready":
-        return _ready_answer(await _arun("ready"))
-    return _answer(await _arun("startup"), retry_after=conf.health_timeout)
+        return _ready_answer(await _arun("ready"), detail=detail)
+    return _answer(
+        await _arun("startup"), retry_after=conf.health_timeout, detail=detail
+    )
 
 
 @csrf_exempt
@@ -161,7 +202,7 @@ async def aready(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request)) is not None:
         return refused
-    return await probe_response("ready")
+    return await probe_response("ready", detail=await _asees_detail(request))
 
 
 @csrf_exempt
@@ -172,20 +213,21 @@ async def astartup(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request)) is not None:
         return refused
-    return await probe_response("startup")
+    return await probe_response("startup", detail=await _asees_detail(request))
 
 
 def _authorized(request: HttpRequest) -> HttpResponse | None:
-    """``None`` for staff or the metrics token; otherwise the 401/403 problem to send."""
+    """``None`` for staff or the metrics token; otherwise the 401/403/429 problem to send."""
     user = getattr(request, "user", None)
-    if user is not None and user.is_active and user.is_staff:
+    if _is_staff(user):
         return None
     header = request.headers.get("Authorization", "")
-    token = conf.metrics_token
-    scheme, _, credentials = header.partition(" ")
-    if header and scheme.lower() == "bearer" and token:
-        if hmac.compare_digest(credentials.strip().encode(), token.encode()):
-            return None
+    answer = token_check(request)
+    if answer is Token.VALID:
+        return None
+    if answer is Token.THROTTLED:
+        return token_throttled(request)
+    if answer is Token.INVALID:
         return problem_response(403, detail="The bearer token is not valid.")
     if header:
         return problem_response(

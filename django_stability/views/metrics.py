@@ -9,7 +9,6 @@ django-prometheus's metrics when a project has it (ours are all named
 
 from __future__ import annotations
 
-import hmac
 import os
 
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +20,7 @@ from django_stability._client_ip import client_ip, parse_address
 from django_stability.conf import conf
 from django_stability.errors import problem_response
 from django_stability.health import record_pool_metrics
+from django_stability.views._auth import Token, token_check, token_throttled
 
 __all__ = ["metrics"]
 
@@ -42,13 +42,12 @@ def _registry() -> CollectorRegistry:
 
 def _refusal(request: HttpRequest) -> HttpResponse | None:
     """401 or 403 problem unless the caller may read metrics."""
-    token = conf.metrics_token
-    if token:
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            given.strip().encode(), token.encode()
-        ):
+    if conf.metrics_token:
+        answer = token_check(request)
+        if answer is Token.VALID:
             return None
+        if answer is Token.THROTTLED:
+            return token_throttled(request)
         return problem_response(
             401,
             detail="Send the metrics token as 'Authorization: Bearer <token>'.",
@@ -71,7 +70,9 @@ def metrics(request: HttpRequest) -> HttpResponse:
     With ``STABILITY_METRICS_TOKEN`` set, the caller must send
     ``Authorization: Bearer <token>`` (else 401); without it, only loopback
     clients (``127.0.0.1``, ``::1``, as seen through trusted proxies) may read
-    (else 403). Other methods than GET and HEAD get a 405 problem.
+    (else 403). Other methods than GET and HEAD get a 405 problem. After
+    ``TOKEN_FAILURES`` wrong tokens from one address in a minute, token checks
+    from it are refused with a 429 problem until the minute ends.
 
     .. versionadded:: 0.1
     """

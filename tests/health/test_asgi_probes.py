@@ -242,3 +242,16 @@ def test_under_uvicorn_a_probe_by_pod_ip_is_answered(server: DjangoServer) -> No
     assert get("/stability/health/ready") == 200
     assert get("/stability/health/live") == 200
     assert get("/stability/version") == 400
+
+
+@pytest.mark.parametrize("header", [b"authorization", b"cookie"])
+async def test_probes_with_credentials_go_to_django(header: bytes) -> None:
+    """A probe carrying Authorization or a cookie reaches the view, which can tell staff or the token."""
+    inner = Recorder()
+    answer = await call(
+        with_health_probes(inner),
+        "/stability/health/ready",
+        headers=[(b"host", b"testserver"), (header, b"x")],
+    )
+    assert answer.status == 204
+    assert len(inner.scopes) == 1

@@ -26,7 +26,7 @@ from tests import services
 from tests.fixtures.postgres_server import PostgresServer
 from tests.fixtures.redis_server import RedisServer
 from tests.health.servers import DjangoServer
-from tests.http_modes import MODES, fetch
+from tests.http_modes import MODES, fetch, fetch_detailed
 from tests.state.conftest import FakeClock
 
 LIVE, READY = "/stability/health/live", "/stability/health/ready"
@@ -154,7 +154,7 @@ async def test_frozen_redis_answers_fail_in_time(
         try:
             clock.advance(1.0)
             started = time.monotonic()
-            response = await fetch(mode, "get", READY)
+            response = await fetch_detailed(mode, READY)
             elapsed = time.monotonic() - started
         finally:
             redis_server.resume()

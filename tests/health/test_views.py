@@ -15,7 +15,7 @@ from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable, ServiceWarning
 
 from django_stability.health import ProbeSet, set_drain, start_local_drain
-from tests.http_modes import MODES, fetch
+from tests.http_modes import MODES, fetch, fetch_detailed
 from tests.state.conftest import FakeClock
 
 LIVE, READY, STARTUP, FULL = (
@@ -69,7 +69,7 @@ async def test_live_touches_nothing_and_answers_ok(mode):
 @pytest.mark.parametrize("mode", MODES)
 async def test_ready_runs_database_and_cache(mode):
     """ready is 200 with the default checks, each with status, ms and detail."""
-    response = await fetch(mode, "get", READY)
+    response = await fetch_detailed(mode, READY)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -116,7 +116,7 @@ async def test_a_failing_check_is_503_with_retry_after(mode):
     with override_settings(
         STABILITY_READINESS_CHECKS=[f"{HERE}.Fails"], STABILITY_HEALTH_TIMEOUT=1.5
     ):
-        response = await fetch(mode, "get", READY)
+        response = await fetch_detailed(mode, READY)
     assert response.status_code == 503
     assert response["Retry-After"] == "2"
     assert response.json()["checks"]["Fails"] == {
@@ -142,7 +142,7 @@ async def test_a_hung_check_fails_in_time(mode):
         STABILITY_READINESS_CHECKS=[f"{HERE}.Hangs"], STABILITY_HEALTH_TIMEOUT=0.3
     ):
         started = time.monotonic()
-        response = await fetch(mode, "get", READY)
+        response = await fetch_detailed(mode, READY)
         elapsed = time.monotonic() - started
     assert response.status_code == 503
     assert response.json()["checks"]["Hangs"]["detail"] == "timed out after 0.3 s"
@@ -155,7 +155,7 @@ async def test_unimportable_readiness_check_fails_the_probe_not_the_server(
 ) -> None:
     """A readiness check path that does not import gives a 503 naming the setting, not a 500."""
     with override_settings(STABILITY_READINESS_CHECKS=["tests.health.nowhere.Check"]):
-        response = await fetch(mode, "get", READY)
+        response = await fetch_detailed(mode, READY)
     assert response.status_code == 503
     result = response.json()["checks"]["readiness_checks"]
     assert result["detail"].startswith(
@@ -169,7 +169,7 @@ async def test_a_check_blocking_the_loop_still_gets_an_answer() -> None:
         STABILITY_READINESS_CHECKS=[f"{HERE}.BlocksTheLoop"],
         STABILITY_HEALTH_TIMEOUT=0.1,
     ):
-        response = await fetch("wsgi", "get", READY)
+        response = await fetch_detailed("wsgi", READY)
     assert response.status_code == 503
     assert response.json()["checks"]["probe"]["detail"] == (
         "no answer from the health checks within 1.1 s"

@@ -1,0 +1,1 @@
+"""What a hostile client can do over HTTP and WebSocket, against real servers."""

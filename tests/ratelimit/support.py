@@ -50,9 +50,9 @@ MIDDLEWARE = [
 
 
 def unique_ip() -> str:
-    """An IPv6 address in a /64 of its own, so no two tests (or runs) share a counter."""
+    """A global IPv6 address in a /64 of its own, so no two tests (or runs) share a counter."""
     h = uuid.uuid4().hex
-    return f"fd{h[:2]}:{h[2:6]}:{h[6:10]}:{h[10:14]}::1"
+    return f"2001:db8:{h[:4]}:{h[4:8]}::1"
 
 
 class _PeerAsyncClient(AsyncClient):

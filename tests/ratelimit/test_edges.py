@@ -34,11 +34,23 @@ def _call(view: Any, n: int, **meta: Any) -> list[int]:
         ("", "unknown"),
         ("192.0.2.1", "192.0.2.1"),
         ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2a00:1450:4001:81c::200e", "2a00:1450:4001:81c::/64"),
         ("not:an:address", "not:an:address"),
+        # IPv4-mapped (a dual-stack listener's IPv4 peers) is IPv4, never '::/64'.
+        ("::ffff:192.0.2.1", "192.0.2.1"),
+        ("::ffff:c000:202", "192.0.2.2"),
+        # Outside global unicast a /64 is shared by many hosts: the full address.
+        ("::1", "::1"),
+        ("fe80::1:2", "fe80::1:2"),
+        ("fd12:3456:789a:1::5", "fd12:3456:789a:1::5"),
+        (
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        ),
     ],
 )
 def test_addresses_are_counted_in_a_stable_form(address, counted):
-    """A missing address shares one 'unknown' counter; IPv6 counts per /64; garbage is kept as is."""
+    """'unknown' when missing; IPv4-mapped as IPv4; global IPv6 per /64, other IPv6 in full."""
     assert ip_value(address) == counted
 
 
