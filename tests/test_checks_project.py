@@ -202,6 +202,9 @@ def test_channels_in_installed_apps_counts_as_asgi():
             DATABASES=databases(default=60),
             INSTALLED_APPS=[*settings.INSTALLED_APPS, "channels"],
             STABILITY_REDIS_URL="redis://cache",
+            STABILITY_REALTIME={
+                "CHANNELS": {"notes": "authenticated"}
+            },  # not W041's business
         ),
     ):
         [message] = check_error_codes(["W002"], deploy=True)

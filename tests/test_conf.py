@@ -148,6 +148,7 @@ SAMPLE_ARGUMENTS: dict[str, tuple[Any, ...]] = {}
 NOT_SETTINGS_DEPENDENT: dict[str, str] = {
     "django_stability.middleware._cache._no_store": "a pure function of a Cache-Control value",
     "django_stability.errors._negotiation.prefers_json": "a pure function of an Accept header",
+    "django_stability.middleware._route.readable_route": "a pure function of a URL pattern",
     "django_stability.breakers._operator._is_operator_path": (
         "keyed by the URLconf in force (ROOT_URLCONF or request.urlconf)"
     ),

@@ -104,12 +104,18 @@ def _valid_hops(header: str) -> list[str]:
 
 
 def _expected(remote: str, header: str) -> str:
-    """The rule, read off the header: right-most untrusted hop, else left-most valid one, else the peer."""
-    valid = [a for hop in header.split(",") if (a := parse_address(hop)) is not None]
-    outside = [a for a in valid if not _is_trusted(a)]
-    if outside:
-        return str(outside[-1])
-    return str(valid[0]) if valid else remote
+    """The rule, read off the header from the right: the first untrusted hop; reading stops
+    at the first entry that is not an address (the last address read, else the peer);
+    with every hop trusted, the left-most one."""
+    found: str | None = None
+    for hop in reversed(header.split(",")):
+        address = parse_address(hop)
+        if address is None:
+            break
+        found = str(address)
+        if not _is_trusted(address):
+            break
+    return remote if found is None else found
 
 
 @PROPERTY
