@@ -58,7 +58,10 @@ def draft(request: HttpRequest, key: str) -> HttpResponse:
 
     ``PUT`` takes ``{"data": <json>, "version": <int, optional>}`` and answers
     200 with the stored draft, or 409 with the stored one under ``"draft"``
-    when ``version`` is stale. Another user's draft is answered as absent.
+    when ``version`` is stale. ``version`` omitted or null creates or
+    replaces; ``0`` only creates (409 if a live draft exists); ``N`` saves
+    only over version ``N``; anything else is a 400. Another user's draft is
+    answered as absent.
 
     .. versionadded:: 0.1
     """

@@ -213,11 +213,26 @@ class NotesAutosaveTests(TestCase):
         self.client.force_login(self.user)
         page = self.client.get("/").content.decode()
         assert "/static/django_stability/stability.js" in page
-        autosave = f'autosave(form, "notes:new", {{ scope: "{self.user.pk}" }})'
+        autosave = (
+            f'autosave(form, "notes:new", {{ scope: "{self.user.pk}", '
+            'initial: "note-draft" })'
+        )
         for call in (autosave, "keepalive()", "watchVersion()"):
             assert call in page
         assert "data-autosave-status" in page
         assert f'<meta name="app-version" content="{conf.app_version}">' in page
+
+    def test_the_page_embeds_the_draft_so_autosave_asks_for_none(self) -> None:
+        """The form page carries the user's draft as JSON (null without one), so loading it makes no 404 request."""
+        from django_stability.drafts import save_draft
+
+        self.client.force_login(self.user)
+        empty = self.client.get("/").content.decode()
+        assert '<script id="note-draft" type="application/json">null</script>' in empty
+        save_draft(self.user, "notes:new", {"title": "Half-typed"})
+        page = self.client.get("/").content.decode()
+        assert '"data": {"title": "Half-typed"}, "version": 1' in page
+        assert "Use the saved version" in page and "Keep mine" in page
 
     def test_anonymous_page_offers_to_log_in(self) -> None:
         """Anonymous visitors get no autosave, and a link to log in for it."""

@@ -74,11 +74,14 @@ def test_clear_forgets_the_draft_here_and_on_the_server(server, browser):
     log_in(page, server.base)
     page.fill("#id_title", "To be cleared")
     expect(page.locator("[data-autosave-status]")).to_have_text(SAVED, timeout=WAIT)
-    page.click("#clear-draft")
+    # (wait_for_function would take a fetch's Promise as truthy: wait for the DELETE itself.)
+    with page.expect_response(
+        lambda response: response.request.method == "DELETE", timeout=WAIT
+    ) as deleted:
+        page.click("#clear-draft")
+    assert deleted.value.status == 204
     expect(page.locator("#id_title")).to_have_value("")
-    page.wait_for_function(
-        f"fetch('/stability/drafts/{KEY}').then((r) => r.status === 404)", timeout=WAIT
-    )
+    assert page.request.get(f"{server.base}/stability/drafts/{KEY}").status == 404
     page.reload()
     expect(page.locator("#id_title")).to_have_value("")
     assert local_copy(page) is None

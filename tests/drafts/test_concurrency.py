@@ -103,6 +103,39 @@ def test_many_concurrent_puts_from_one_version_have_one_winner(alice):
     assert stored(alice, "note").data == winner["data"]
 
 
+def test_concurrent_creates_with_version_0_have_one_winner(alice):
+    """Eight PUTs with version 0 of a new key released at once over HTTP: one creates it, seven get 409 with it."""
+    clients = []
+    for _ in range(8):
+        client = Client(raise_request_exception=False)
+        client.force_login(alice)
+        clients.append(client)
+    start = threading.Barrier(len(clients))
+
+    def put(i: int) -> tuple[int, dict[str, Any]]:
+        try:
+            start.wait(WAIT)
+            response = clients[i].put(
+                "/stability/drafts/fresh",
+                f'{{"data": "tab {i}", "version": 0}}',
+                content_type="application/json",
+            )
+            return response.status_code, response.json()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        results = list(pool.map(put, range(len(clients)), timeout=WAIT))
+    assert sorted(status for status, _ in results) == [200] + [409] * 7
+    [winner] = [body for status, body in results if status == 200]
+    assert winner["version"] == 1
+    assert all(body["draft"] == winner for status, body in results if status == 409)
+    assert (stored(alice, "fresh").version, stored(alice, "fresh").data) == (
+        1,
+        winner["data"],
+    )
+
+
 def test_concurrent_first_saves_of_a_new_key_create_it_once(alice):
     """Eight threads creating one new key at once store one draft; unversioned saves all succeed in turn."""
     start = threading.Barrier(8)

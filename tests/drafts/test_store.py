@@ -227,3 +227,11 @@ async def test_async_twins_behave_like_the_sync_functions(alice):
     assert [d.key for d in await alist_drafts(alice)] == ["note"]
     assert await adelete_draft(alice, "note") is True
     assert await aget_draft(alice, "note") is None
+
+
+async def test_async_save_with_version_0_only_creates(alice):
+    """asave_draft with version=0 creates the draft, then raises DraftConflict carrying it."""
+    assert (await asave_draft(alice, "note", "first", version=0)).version == 1
+    with pytest.raises(DraftConflict) as caught:
+        await asave_draft(alice, "note", "second", version=0)
+    assert (caught.value.current.version, caught.value.current.data) == (1, "first")

@@ -86,6 +86,45 @@ async def test_put_with_current_version_then_stale_version(mode, api, alice):
 
 
 @modes
+async def test_version_0_creates_once_and_then_conflicts(mode, api, alice):
+    """PUT with version 0 creates the draft at version 1; a second one gets 409 with the stored draft, which is kept."""
+    first, second = api(mode, alice), api(mode, alice)  # two tabs starting a new draft
+    created = await first("put", URL + "note", {"data": "first tab", "version": 0})
+    assert created.status_code == 200, created.content
+    assert (created.json()["data"], created.json()["version"]) == ("first tab", 1)
+    body = problem(
+        await second("put", URL + "note", {"data": "second tab", "version": 0}),
+        409,
+        "draft_conflict",
+    )
+    assert body["draft"] == created.json()
+    assert (await first("get", URL + "note")).json() == created.json()
+
+
+@modes
+async def test_version_0_creates_over_an_expired_draft(mode, api, alice):
+    """An expired draft does not count as existing: version 0 stores a new draft at version 1."""
+    await sync_save(alice, "note", "old", now=ago(days=8))
+    await sync_save(alice, "note", "old again", now=ago(days=8))
+    put = await api(mode, alice)("put", URL + "note", {"data": "new", "version": 0})
+    assert put.status_code == 200, put.content
+    assert (put.json()["data"], put.json()["version"]) == ("new", 1)
+
+
+@modes
+@pytest.mark.parametrize("body", [{}, {"version": None}], ids=["omitted", "null"])
+async def test_without_a_version_a_put_creates_or_replaces(mode, api, alice, body):
+    """A PUT whose version is omitted or null creates the draft, then overwrites whatever is stored."""
+    me = api(mode, alice)
+    assert (await me("put", URL + "note", {"data": "one", **body})).json()[
+        "version"
+    ] == 1
+    await sync_save(alice, "note", "from elsewhere")
+    replaced = await me("put", URL + "note", {"data": "mine", **body})
+    assert (replaced.json()["data"], replaced.json()["version"]) == ("mine", 3)
+
+
+@modes
 async def test_missing_and_expired_drafts_are_404(mode, api, alice):
     """GET of an absent or expired draft is a 404 problem."""
     await sync_save(alice, "old", "x", now=ago(days=8))
@@ -192,6 +231,10 @@ async def test_empty_key_is_the_collection_which_is_read_only(mode, api, alice, 
         (b'{"data": "a\\u0000b"}', "invalid_draft"),
         (b'{"data": 1, "version": "1"}', "invalid_draft_version"),
         (b'{"data": 1, "version": -1}', "invalid_draft_version"),
+        (b'{"data": 1, "version": 1.5}', "invalid_draft_version"),
+        (b'{"data": 1, "version": 1.0}', "invalid_draft_version"),
+        (b'{"data": 1, "version": true}', "invalid_draft_version"),
+        (b'{"data": 1, "version": [1]}', "invalid_draft_version"),
         (b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "invalid_json"),
     ],
     ids=[
@@ -205,6 +248,10 @@ async def test_empty_key_is_the_collection_which_is_read_only(mode, api, alice, 
         "nul",
         "string-version",
         "negative-version",
+        "fractional-version",
+        "float-version",
+        "boolean-version",
+        "list-version",
         "too-deep",
     ],
 )

@@ -27,6 +27,7 @@ from tests.browser.conftest import (
     STARTUP,
     Server,
     browser,  # noqa: F401  (a fixture of these tests too)
+    server,  # noqa: F401  (the example under runserver --noreload: a fixture too)
     sync_playwright,  # noqa: F401  (the fixture behind it)
 )
 
@@ -110,10 +111,10 @@ class Demo(Server):
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Demo]:
     """The example as ``make demo`` serves it, on a throwaway database; the test migrates and starts it."""
-    server = Demo(tmp_path)
-    server.env.pop("APP_VERSION")  # make demo sets none: the example's default
-    yield server
-    server.stop()
+    started = Demo(tmp_path)
+    started.env.pop("APP_VERSION")  # make demo sets none: the example's default
+    yield started
+    started.stop()
 
 
 def record_problems(page: Any, problems: list[str]) -> None:

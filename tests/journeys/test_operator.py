@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import PROJECT, WAIT, Server, log_in, serving
-from tests.browser.conftest import server as server  # the fixture, re-exported
 from tests.browser.test_realtime import Uvicorn
 from tests.fixtures.postgres_server import PostgresServer
 from tests.fixtures.redis_server import RedisServer

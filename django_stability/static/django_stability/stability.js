@@ -45,7 +45,8 @@ async function request(url, { method = "GET", body, form, keepalive = false } = 
   const response = await fetch(url, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    // A string is a body encoded already (autosave measures it for keepalive).
+    body: body === undefined || typeof body === "string" ? body : JSON.stringify(body),
     credentials: "same-origin",
     cache: "no-store",
     keepalive,
@@ -101,26 +102,50 @@ export function checkVersion(response) {
 // ---------------------------------------------------------------------------
 //
 // autosave(form, key, options) saves the form's named fields as the draft
-// `key` 2 s after the last change, shows "Saving..." / "Saved at HH:MM" /
-// "Offline - saved on this device" in the status element, keeps the latest
-// unsent copy in localStorage until the server has it (so a crash, a closed
-// tab or an outage loses nothing), uploads it when the server answers again,
-// and restores the draft on load. A save from a stale version gets a 409:
-// "stability:draft-conflict" fires on the form with detail {key, server,
-// local, keepMine(), useServer()}; unless a listener calls preventDefault(),
-// keepMine() runs, so the text the user sees is what is saved.
+// `key` 2 s after the last change and shows "Saving..." / "Saved at HH:MM" /
+// "Offline - saved on this device" in the status element. Every change is
+// also written to localStorage at once (no request), and the copy stays there
+// until the server has it: a crash, a reload, a closed tab or an outage loses
+// nothing. The copy is uploaded when the server answers again, and restored
+// on load. When the page is hidden or left (visibilitychange, pagehide), a
+// change not yet saved goes out at once with fetch(..., {keepalive: true}),
+// which outlives the page; over the 64 KiB keepalive allows, the device copy
+// waits for the next load.
+//
+// The first save of a draft this page has not seen on the server sends
+// version 0 ("create only"); later ones send the version last seen. A 409
+// fires "stability:draft-conflict" on the form with detail {key, server,
+// local, creating, keepMine(), useServer()} and pauses saving to the server
+// (the device copy is still written) until keepMine() or useServer() is
+// called, on the detail or on the controller. Unless a listener calls
+// preventDefault(), a tab that edited an older version keeps its text
+// (keepMine() runs at once, as before); a tab that was creating the draft
+// waits: overwriting text it has never seen would lose another tab's work.
 
 const STATUS = {
   saving: "Saving...",
   offline: "Offline - saved on this device",
   conflict: "Changed elsewhere - keeping this version",
+  choose: "Changed in another tab - kept on this device until you choose",
   refused: "Not saved on the server - kept on this device",
   loggedOut: "Not saved: log in again - kept on this device",
 };
 
+// fetch() refuses a keepalive request once the page's keepalive bodies in flight pass 64 KiB.
+const KEEPALIVE_MAX_BYTES = 64 * 1024;
+
 function savedAt(ms) {
   const d = new Date(ms);
   return `Saved at ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** JSON with object keys sorted, to compare drafts: PostgreSQL's jsonb reorders keys. */
+function canonical(value) {
+  return JSON.stringify(value, (_, v) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+      : v,
+  );
 }
 
 function formData(form) {
@@ -155,14 +180,23 @@ export function autosave(form, key, options = {}) {
     serialize = formData,
     apply = fillForm,
     scope = "", // e.g. the user's id: on a shared device, one user never restores another's copy
+    // The draft as the server rendered the page (null: there is none), or the id of a
+    // <script type="application/json"> holding it (Django's json_script): then no GET on load.
+    initial = undefined,
   } = options;
   const url = `${base}drafts/${encodeURIComponent(key)}`;
   const storeKey = scope ? `stability:draft:${scope}:${key}` : `stability:draft:${key}`;
-  let version = null; // the server's version of the draft we last saw
+  // Marks this page's device copy: a save here never drops another tab's copy of the same draft.
+  const tab = Math.random().toString(36).slice(2);
+  let version = 0; // the server's version last seen; 0: none seen, so a save only creates
+  let confirmed = canonical(serialize(form)); // what the server holds, or the untouched form
   let timer = null;
   let retryTimer = null;
   let inFlight = null;
+  let sending = null; // {text, version} of the save in flight
   let again = false;
+  let againKeepalive = false;
+  let unresolved = null; // the detail of a conflict waiting for keepMine() or useServer()
   let stopped = false;
 
   const show = (text, state) => {
@@ -180,7 +214,7 @@ export function autosave(form, key, options = {}) {
     },
     write(data) {
       try {
-        storage.setItem(storeKey, JSON.stringify({ data, version, at: clock.now() }));
+        storage.setItem(storeKey, JSON.stringify({ data, version, at: clock.now(), tab }));
       } catch {
         // Storage full or disabled: the server copy is all there is.
       }
@@ -192,11 +226,34 @@ export function autosave(form, key, options = {}) {
         // Nothing stored to drop.
       }
     },
+    /** The server now holds `text`: forget this page's copy if it is that, else rebase it on the new version. */
+    settle(text) {
+      const pending = local.read();
+      if (!pending || pending.tab !== tab) return;
+      if (canonical(pending.data) === text) local.drop();
+      else local.write(pending.data);
+    },
   };
+
+  function embedded() {
+    if (typeof initial !== "string") return initial;
+    const script = document.getElementById(initial);
+    if (!script) return undefined;
+    try {
+      return JSON.parse(script.textContent);
+    } catch {
+      return undefined;
+    }
+  }
+
+  function cancelTimer() {
+    if (timer !== null) clock.clearTimeout(timer);
+    timer = null;
+  }
 
   function schedule() {
     if (stopped) return;
-    if (timer !== null) clock.clearTimeout(timer);
+    cancelTimer();
     timer = clock.setTimeout(() => {
       timer = null;
       save();
@@ -211,26 +268,32 @@ export function autosave(form, key, options = {}) {
     }, retry);
   }
 
-  async function send(data) {
+  async function send(data, { keepalive = false } = {}) {
+    const sent = version;
+    const body = JSON.stringify({ data, version: sent });
     let response;
     try {
-      response = await request(url, { method: "PUT", body: { data, version }, form });
+      response = await request(url, {
+        method: "PUT",
+        body,
+        form,
+        keepalive: keepalive && new Blob([body]).size <= KEEPALIVE_MAX_BYTES,
+      });
     } catch {
       show(STATUS.offline, "offline");
       retryLater();
       return;
     }
-    const body = await jsonOf(response);
-    if (response.ok && body) {
-      version = body.version;
-      const pending = local.read();
-      // Drop the local copy only if nothing newer was typed while this was in flight.
-      if (pending && JSON.stringify(pending.data) === JSON.stringify(data)) local.drop();
+    const answer = await jsonOf(response);
+    if (response.ok && answer) {
+      version = answer.version;
+      confirmed = canonical(data);
+      local.settle(confirmed);
       show(savedAt(clock.now()), "saved");
       return;
     }
-    if (response.status === 409 && body && body.draft) {
-      conflict(body.draft, data);
+    if (response.status === 409 && answer && answer.draft) {
+      conflict(answer.draft, data, sent);
       return;
     }
     if (response.status >= 500) {
@@ -241,97 +304,197 @@ export function autosave(form, key, options = {}) {
     show(response.status === 401 || response.status === 403 ? STATUS.loggedOut : STATUS.refused, "error");
   }
 
-  function conflict(server, data) {
+  function conflict(server, data, sent) {
+    if (canonical(server.data) === canonical(data)) {
+      // The server holds this very text already (say, this page's flush on leaving got there first).
+      version = server.version;
+      confirmed = canonical(data);
+      local.settle(confirmed);
+      show(savedAt(Date.parse(server.updated_at)), "saved");
+      return;
+    }
+    const creating = sent === 0;
+    const resolve = () => {
+      if (unresolved !== detail) return false;
+      unresolved = null;
+      version = server.version;
+      return true;
+    };
     const detail = {
       key,
       server,
       local: data,
-      keepMine: () => {
-        version = server.version;
-        save();
-      },
+      creating,
+      /** Save the form's text over the server's version. */
+      keepMine: () => (resolve() ? save() : undefined),
+      /** Put the server's version into the form and forget this page's text. */
       useServer: () => {
-        version = server.version;
+        if (!resolve()) return;
+        cancelTimer();
         apply(form, server.data);
-        local.drop();
+        confirmed = canonical(serialize(form));
+        const pending = local.read();
+        if (pending && pending.tab === tab) local.drop();
         show(savedAt(Date.parse(server.updated_at)), "saved");
       },
     };
+    unresolved = detail;
+    show(creating ? STATUS.choose : STATUS.conflict, "conflict");
     const event = new CustomEvent("stability:draft-conflict", { detail, cancelable: true });
-    show(STATUS.conflict, "conflict");
-    if (form.dispatchEvent(event)) detail.keepMine();
+    if (form.dispatchEvent(event) && !creating) detail.keepMine();
+    else if (unresolved === detail) show(STATUS.choose, "conflict");
   }
 
-  async function save() {
-    if (stopped) return;
+  async function save({ keepalive = false } = {}) {
+    if (stopped || unresolved) return;
     if (inFlight) {
       again = true; // one save at a time; the latest text goes next
+      againKeepalive = againKeepalive || keepalive;
       return inFlight;
     }
     const data = serialize(form);
     local.write(data);
     show(STATUS.saving, "saving");
-    inFlight = send(data);
+    sending = { text: canonical(data), version };
+    inFlight = send(data, { keepalive });
     try {
       await inFlight;
     } finally {
       inFlight = null;
+      sending = null;
     }
     if (again) {
-      again = false;
-      return save();
+      const survive = againKeepalive;
+      again = againKeepalive = false;
+      return save({ keepalive: survive });
     }
+  }
+
+  /** The page is hidden (`unloading` false) or going away: send what the server lacks, now. */
+  function leave(unloading) {
+    if (stopped || unresolved) return; // the device copy keeps it; a conflict waits for a choice
+    cancelTimer();
+    const data = serialize(form);
+    const text = canonical(data);
+    if (text === (sending ? sending.text : confirmed)) return; // nothing new since the last save
+    local.write(data);
+    if (!unloading) {
+      if (inFlight) again = againKeepalive = true;
+      else save({ keepalive: true }); // over 64 KiB a plain request: the page lives on
+      return;
+    }
+    // The page goes: only a keepalive request outlives it; a bigger text waits on the device.
+    // With a save in flight (sent first, so most likely stored first), send this one as
+    // its successor; if that save did not get through, this one gets a 409 (or recreates a
+    // draft the first never created) and the device copy is still there for the next load.
+    // (Only if that first save was a creation that lost to another tab's, in the same
+    // instant, does this successor land on the other tab's version 1.)
+    const next = !inFlight ? version : sending.version === null ? null : sending.version + 1;
+    const body = JSON.stringify({ data, version: next });
+    if (new Blob([body]).size > KEEPALIVE_MAX_BYTES) return;
+    if (!inFlight) save({ keepalive: true });
+    else request(url, { method: "PUT", body, form, keepalive: true }).catch(() => {});
   }
 
   async function load() {
     const pending = local.read();
-    let server = null;
-    try {
-      const response = await request(url);
-      if (response.ok) server = await jsonOf(response);
-    } catch {
-      // Unreachable: the local copy, if any, is all there is for now.
+    let server = embedded();
+    let known = server !== undefined; // whether we know what the server holds
+    if (!known) {
+      try {
+        const response = await request(url);
+        if (response.status === 404) known = true;
+        else if (response.ok) server = await jsonOf(response);
+        known = known || Boolean(server);
+      } catch {
+        // Unreachable: the local copy, if any, is all there is for now.
+      }
     }
     if (server) version = server.version;
-    if (pending) {
-      // An unsent copy is newer than anything the server has: show it and send it.
-      apply(form, pending.data);
-      await save();
-    } else if (server) {
-      apply(form, server.data);
+    else if (!known && pending && Number.isInteger(pending.version)) version = pending.version;
+    if (!pending) {
+      if (server) {
+        apply(form, server.data);
+        show(savedAt(Date.parse(server.updated_at)), "saved");
+      }
+      confirmed = canonical(serialize(form));
+      return;
+    }
+    // An unsent copy is newer than anything the server has: show it and send it.
+    apply(form, pending.data);
+    if (server && canonical(server.data) === canonical(pending.data)) {
+      local.drop(); // the flush on leaving got there
+      confirmed = canonical(serialize(form));
       show(savedAt(Date.parse(server.updated_at)), "saved");
+    } else if (server && Number.isInteger(pending.version) && pending.version !== server.version) {
+      // The copy was typed over another version than the server's: someone saved since.
+      version = pending.version;
+      local.write(pending.data);
+      conflict(server, pending.data, pending.version);
+    } else {
+      await save();
     }
   }
 
-  const onChange = () => schedule();
+  const onChange = () => {
+    if (stopped) return;
+    local.write(serialize(form)); // every keystroke is on the device at once; the server waits
+    schedule();
+  };
   const onOnline = () => {
     if (local.read()) save();
   };
+  const onVisibility = () => {
+    if (document.visibilityState === "hidden") leave(false);
+  };
+  const onPageHide = () => leave(true);
   form.addEventListener("input", onChange);
   form.addEventListener("change", onChange);
   window.addEventListener("online", onOnline);
-  const ready = restore ? load() : Promise.resolve();
+  document.addEventListener("visibilitychange", onVisibility);
+  window.addEventListener("pagehide", onPageHide);
+  let ready;
+  if (restore) {
+    ready = load();
+  } else {
+    const first = embedded();
+    if (first) version = first.version;
+    ready = Promise.resolve();
+  }
 
   return {
     ready,
     get version() {
       return version;
     },
+    /** The unresolved conflict's detail ({key, server, local, creating, ...}), or null. */
+    get conflict() {
+      return unresolved;
+    },
+    /** Resolve the conflict by saving the form's text over the server's version. */
+    keepMine() {
+      return unresolved ? unresolved.keepMine() : undefined;
+    },
+    /** Resolve the conflict by taking the server's version into the form. */
+    useServer() {
+      if (unresolved) unresolved.useServer();
+    },
     /** Save now instead of after the debounce. */
     flush() {
-      if (timer !== null) clock.clearTimeout(timer);
-      timer = null;
+      cancelTimer();
       return save();
     },
     /** Forget the draft, here and on the server (call it once the form is really submitted). */
     async clear({ keepalive: survivesUnload = false } = {}) {
-      if (timer !== null) clock.clearTimeout(timer);
-      timer = null;
+      cancelTimer();
       local.drop();
-      version = null;
+      unresolved = null;
+      version = null; // until the server confirms the delete, the next save replaces what is there
+      confirmed = canonical(serialize(form)); // leaving the page now sends nothing
       show("", "cleared");
       try {
-        await request(url, { method: "DELETE", form, keepalive: survivesUnload });
+        const response = await request(url, { method: "DELETE", form, keepalive: survivesUnload });
+        if (response.ok && version === null) version = 0;
       } catch {
         // Offline: the server copy expires on its own (STABILITY_DRAFT_TTL).
       }
@@ -339,11 +502,13 @@ export function autosave(form, key, options = {}) {
     /** Stop listening and saving. */
     stop() {
       stopped = true;
-      if (timer !== null) clock.clearTimeout(timer);
+      cancelTimer();
       if (retryTimer !== null) clock.clearTimeout(retryTimer);
       form.removeEventListener("input", onChange);
       form.removeEventListener("change", onChange);
       window.removeEventListener("online", onOnline);
+      document.removeEventListener("visibilitychange", onVisibility);
+      window.removeEventListener("pagehide", onPageHide);
     },
   };
 }
