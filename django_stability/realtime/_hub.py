@@ -16,6 +16,7 @@ costs latency, never an event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import time
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 
 from django_stability.conf import conf
 from django_stability.realtime._recent import recent
+from django_stability.state import get_engine
 
 logger = logging.getLogger("django_stability.realtime")
 
@@ -140,8 +142,12 @@ class Hub:
             )
 
     async def _read(self) -> None:
+        failed = False
         while True:
             try:
+                if failed:
+                    await self._recover()
+                    failed = False
                 if self.channel_name is None:
                     async with self.lock:
                         if self.channel_name is None:
@@ -150,10 +156,36 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.warning("realtime: receiving wake-ups failed", exc_info=True)
+                if not failed:  # once per outage, not once a second
+                    logger.warning("realtime: receiving wake-ups failed", exc_info=True)
+                failed = True
                 await asyncio.sleep(RETRY)
                 continue
             self.dispatch(message)
+
+    async def _recover(self) -> None:
+        """The layer answers again: rejoin every group, then catch every local subscriber up.
+
+        Redis may have lost the memberships with its data (a restart without
+        persistence), and wake-ups sent while the layer failed are gone: each
+        subscriber reads the log once (a ``reset`` comes now, not at its next
+        heartbeat). Raises while the layer still fails.
+        """
+        async with self.lock:
+            if self.channel_name is None:
+                self.channel_name = await self.layer.new_channel()
+            for group in list(self.members):
+                await self.layer.group_add(group, self.channel_name)
+                self.added[group] = self.clock()
+        logger.info("realtime: wake-ups received again; catching subscribers up")
+        with contextlib.suppress(Exception):  # the log's reads retry on their own
+            await get_engine().aping()  # end the engine's backoff now, not later
+        self.dispatch({"type": "stability.wakeup", "catch_up": True})
+
+    async def rejoin(self, group: str) -> None:
+        """Add ``group``'s membership again now (the log was found reset: Redis lost its data)."""
+        self.added.pop(group, None)
+        await self.refresh(group)
 
 
 def _newer(kept: dict[str, Any] | None, message: dict[str, Any]) -> dict[str, Any]:

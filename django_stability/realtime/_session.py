@@ -290,6 +290,19 @@ async def refresh(layer: Any, session: Session) -> None:
         logger.warning("realtime: could not renew the wake-up group", exc_info=True)
 
 
+async def rejoin(layer: Any, session: Session) -> None:
+    """Add this process's wake-up membership again now; failures are logged."""
+    if layer is None:
+        return
+    try:
+        async with asyncio.timeout(5):
+            await hub_for(layer).rejoin(session.group)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.warning("realtime: could not rejoin the wake-up group", exc_info=True)
+
+
 async def leave(layer: Any, session: Session, consumer: Local) -> None:
     """Free the slot and stop being woken; failures are logged, never raised."""
     for step in ("slot", "group"):

@@ -73,6 +73,9 @@ class Subscriber:
     channel_layer_alias: str
     scope: dict[str, Any]
     dropped = False
+    #: The connection ends on an error of the server's (closed with 1011, not 4408).
+    failed = False
+    _sent = False
     _main: asyncio.Task[Any] | None = None
     _raw_send: Any = None
 
@@ -99,9 +102,18 @@ class Subscriber:
                 raise
             if self._main is not None:
                 self._main.uncancel()
+        except Exception:
+            if not self._sent:
+                raise  # nothing answered yet: OutageGuard (or the server) answers
+            # The connection is open: end it cleanly rather than as an ASGI
+            # exception and a drop without a close frame.
+            log.exception("realtime.consumer_failed")
+            self.dropped = self.failed = True
         finally:
             if self.dropped:
                 await self._after_drop()
+            else:
+                await self.stop()  # whatever ended it, no gauge or slot stays behind
 
     def send_timeout(self) -> float:
         """Seconds one message may wait for the client to take it (``SEND_TIMEOUT``)."""
@@ -112,6 +124,7 @@ class Subscriber:
     async def _bounded_send(self, message: dict[str, Any]) -> None:
         if self.dropped:
             raise TooSlow("the client was dropped")
+        self._sent = True
         try:
             async with asyncio.timeout(self.send_timeout()):
                 await self._raw_send(message)
@@ -282,13 +295,27 @@ class Subscriber:
                 log.debug("realtime.catch_up_deferred")
                 return
             if replay.reset:
+                # The log was lost (or outran this subscriber); when Redis lost
+                # its data, this process's wake-up membership went with it.
+                await _session.rejoin(self.channel_layer, session)
                 await self._send_reset(replay.since)
             await self._send_events(replay.events)
 
     async def stability_wakeup(self, message: dict[str, Any]) -> None:
-        """A broadcast woke us up: read the log unless we already sent that id."""
-        upto = message.get("id", 0)
-        if self.session is not None and upto > self.session.last_id:
+        """A broadcast woke us up: read the log unless we already sent that id.
+
+        A wake-up with ``catch_up`` (the hub's, after the layer failed) renews
+        the slot and reads the log after the last id sent, whatever it holds.
+        """
+        upto = None if message.get("catch_up") else message.get("id", 0)
+        if upto is None and self.session is not None:
+            # Redis may have come back empty: hold the slot again now, not at
+            # the next heartbeat, so the per-user cap counts this connection.
+            try:
+                await self.session.renew()
+            except Exception as exc:
+                log.info("realtime.renew_failed", error=repr(exc))
+        if self.session is not None and (upto is None or upto > self.session.last_id):
             try:
                 await self.catch_up(upto)
             except Exception as exc:
@@ -298,13 +325,18 @@ class Subscriber:
                 log.info("realtime.send_failed", error=repr(exc))
 
     async def _tick_loop(self) -> None:
-        try:
-            async for _ in self.ticks():
+        async for _ in self.ticks():
+            try:
                 await self.tick()
                 if self.session is not None:
                     await _session.refresh(self.channel_layer, self.session)
-        except Exception as exc:  # the client left under us; disconnect() cleans up
-            log.info("realtime.heartbeat_stopped", error=repr(exc))
+            except TooSlow:
+                return  # the connection is being closed
+            except Exception as exc:
+                # One failed beat (Redis or the layer out for a moment) must not
+                # end the heartbeats; a client that left is stopped by its
+                # disconnect, which cancels this loop.
+                log.info("realtime.heartbeat_failed", error=repr(exc))
 
     async def stop(self) -> bool:
         """Stop heartbeats, free the slot, leave the group; ``False`` if there was no session."""

@@ -17,6 +17,9 @@ from django_stability.realtime._subscriber import Subscriber, bind_context
 
 log = structlog.get_logger("django_stability.realtime")
 
+#: RFC 6455's "Internal Error": the server failed while serving the connection.
+INTERNAL_ERROR = 1011
+
 
 class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """Subscribe a WebSocket to one channel: replay what it missed, then live events.
@@ -102,7 +105,8 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         await self.catch_up()
 
     def _last_message(self) -> dict[str, Any]:
-        return {"type": "websocket.close", "code": _session.HEARTBEAT_TIMEOUT}
+        code = INTERNAL_ERROR if self.failed else _session.HEARTBEAT_TIMEOUT
+        return {"type": "websocket.close", "code": code}
 
     def restart_soon(self) -> None:
         """Close with 1012 (called on this consumer's loop when shutdown starts)."""

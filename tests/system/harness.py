@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import redis
 
 from tests.fixtures.postgres_server import PG_BIN, PostgresServer, _directory, _user
 from tests.fixtures.redis_server import RedisServer
@@ -180,6 +181,14 @@ class Cluster:
         return self._python("example_project/manage.py", *args)
 
     # Faults -----------------------------------------------------------------
+
+    def redis_reset(self) -> None:
+        """``CLIENT KILL TYPE normal``: every client connection reset, no data lost."""
+        client = redis.Redis.from_url(self.redis.url)
+        try:
+            client.client_kill_filter(_type="normal", skipme=True)
+        finally:
+            client.close()
 
     def pg_stop(self) -> None:
         """``pg_ctl stop -m fast``: clients are disconnected, the server exits cleanly."""

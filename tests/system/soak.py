@@ -35,7 +35,7 @@ from tests.system.load import (
 )
 
 WARMUP = 10.0  # seconds of load before the first fault, and the memory baseline
-ROUND = 60.0  # seconds one round of the four faults takes, recovery included
+ROUND = 60.0  # seconds one round of the five faults takes, recovery included
 SETTLE = 10.0  # seconds of load after the last fault
 CATCH_UP = 30.0  # bound on the subscribers' final replay (a fresh connection each)
 BREAKER = re.compile(r'^stability_breaker_state\{breaker="([^"]+)"\} (\S+)$', re.M)
@@ -79,6 +79,8 @@ def schedule(seconds: float) -> list[tuple[float, str, float]]:
         plan += [
             (base, "redis-kill", 1.0),
             (base + 15, "redis-freeze", 5.0),
+            # Every Redis connection reset, no data lost: nothing may crash or reset.
+            (base + 24, "redis-reset", 0.5),
             (base + 30, "postgres-stop", 5.0),
             (base + 45, "worker-kill", 1.0),
         ]
@@ -89,9 +91,10 @@ async def _inject(cluster: Cluster, result: Result, t0: float, until: float) -> 
     actions: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {
         "redis-kill": (cluster.redis.kill, cluster.redis.start),
         "redis-freeze": (cluster.redis.pause, cluster.redis.resume),
+        "redis-reset": (cluster.redis_reset, lambda: None),
         "postgres-stop": (cluster.pg_stop, cluster.pg_start),
     }
-    for n, (offset, name, duration) in enumerate(schedule(result.seconds)):
+    for offset, name, duration in schedule(result.seconds):
         await asyncio.sleep(max(0.0, t0 + offset - time.monotonic()))
         if time.monotonic() >= until:
             return
@@ -100,7 +103,9 @@ async def _inject(cluster: Cluster, result: Result, t0: float, until: float) -> 
         )
         result.faults.append(fault)
         if name == "worker-kill":
-            victim = cluster.workers[n // 4 % len(cluster.workers)]
+            victim = cluster.workers[
+                int((offset - WARMUP) // ROUND) % len(cluster.workers)
+            ]
             victim.kill()
             await asyncio.sleep(duration)
             await asyncio.to_thread(victim.start)
