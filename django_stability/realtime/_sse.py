@@ -13,7 +13,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 
 from django_stability import metrics
-from django_stability._headers import asgi_headers
+from django_stability._headers import app_version, asgi_headers
 from django_stability.realtime._session import HTTP_STATUS, Refusal
 from django_stability.realtime._subscriber import Subscriber, bind_context, header
 
@@ -115,7 +115,11 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
     async def _send_subscribed(self) -> None:
         session = self.session
         assert session is not None
-        payload = {"channel": session.channel, "last_event_id": session.last_id}
+        payload = {
+            "channel": session.channel,
+            "last_event_id": session.last_id,
+            "version": app_version(),
+        }
         await self._write(f"event: subscribed\ndata: {json.dumps(payload)}\n\n")
 
     async def _refuse(self, refusal: Refusal) -> None:

@@ -10,7 +10,7 @@ import structlog
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from django_stability import metrics
-from django_stability._headers import asgi_headers
+from django_stability._headers import app_version, asgi_headers
 from django_stability.realtime import _session
 from django_stability.realtime._session import Heartbeat, Refusal
 from django_stability.realtime._subscriber import Subscriber, bind_context
@@ -56,6 +56,7 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
                 "channel": session.channel,
                 "last_event_id": session.last_id,
                 "heartbeat": session.options.heartbeat,
+                "version": app_version(),
             }
         )
 

@@ -252,3 +252,14 @@ async def test_shutdown_ends_the_stream(backend: Engine, channel: str) -> None:
     body = await stream.comm.receive_output(TIMEOUT)
     assert body == {"type": "http.response.body", "body": b"", "more_body": False}
     await stream.close()
+
+
+@override_settings(STABILITY_APP_VERSION="9.9.9")
+async def test_subscribed_tells_the_servers_version(
+    backend: Engine, channel: str
+) -> None:
+    """The stream's subscribed event carries the server's version, as the WebSocket's does."""
+    stream = Stream(channel, User())
+    text = await stream.open()
+    assert data_lines(text)[-1]["version"] == "9.9.9"
+    await stream.close()

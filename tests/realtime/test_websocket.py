@@ -271,3 +271,12 @@ async def test_shutdown_sent_from_another_thread_closes_too(
     await asyncio.to_thread(shutdown_started.send, None)
     assert await client.closed_with() == 1012
     await client.comm.disconnect()
+
+
+@override_settings(STABILITY_APP_VERSION="9.9.9")
+async def test_subscribed_tells_the_servers_version(backend: Engine, channel: str) -> None:
+    """An idle page learns of a deploy when its connection comes back: subscribed carries the version."""
+    client = Client(channel, User())
+    subscribed = await client.subscribe()
+    assert subscribed["version"] == "9.9.9"
+    await client.comm.disconnect()

@@ -87,7 +87,12 @@ export function watchVersion({ version } = {}) {
 }
 
 export function checkVersion(response) {
-  const server = response && response.headers && response.headers.get("X-App-Version");
+  return announceVersion(response && response.headers && response.headers.get("X-App-Version"));
+}
+
+// The realtime subscriptions tell the server's version too ("subscribed"): an
+// idle page learns of a deploy as soon as its connection comes back.
+function announceVersion(server) {
   const page = versionState.page;
   if (!page || !server || server === page || versionState.announced.has(server)) return false;
   versionState.announced.add(server);
@@ -774,6 +779,7 @@ class Resilient extends EventTarget {
   }
 
   _deliver(message) {
+    if (message.type === "subscribed" && message.version) announceVersion(message.version);
     if (message.type === "event" || message.type === "reset") {
       this.lastEventId = message.type === "event" ? message.id : message.last_event_id;
     }
