@@ -274,7 +274,9 @@ async def test_shutdown_sent_from_another_thread_closes_too(
 
 
 @override_settings(STABILITY_APP_VERSION="9.9.9")
-async def test_subscribed_tells_the_servers_version(backend: Engine, channel: str) -> None:
+async def test_subscribed_tells_the_servers_version(
+    backend: Engine, channel: str
+) -> None:
     """An idle page learns of a deploy when its connection comes back: subscribed carries the version."""
     client = Client(channel, User())
     subscribed = await client.subscribe()
