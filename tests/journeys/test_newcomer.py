@@ -180,12 +180,15 @@ def test_a_refusal_close_code_is_final_at_once(demo: Demo, browser: Any) -> None
     page.wait_for_function(
         "window.statuses.some((s) => s.status === 'failed')", timeout=WAIT
     )
+    refused_after = len(attempts)
     page.wait_for_timeout(SETTLED)
-    assert [(s["label"], s.get("code")) for s in _statuses(page)] == [
-        ("Connecting…", None),
-        ("Live updates unavailable", 4401),
-    ]
-    assert len(attempts) == 1
+    statuses = [(s["label"], s.get("code")) for s in _statuses(page)]
+    assert statuses[0] == ("Connecting…", None)
+    assert statuses[-1] == ("Live updates unavailable", 4401)
+    # At once: no attempt after the 4401. (A busy machine may drop the very first
+    # handshake, which the client then retries like any failure, once.)
+    assert len(attempts) == refused_after <= 2
+    assert statuses[1:-1] in ([], [("Reconnecting…", 1006)])
 
 
 def test_an_event_stream_url_that_answers_404_is_unavailable(

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.system.settings")
 
 import django  # noqa: E402
 

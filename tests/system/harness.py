@@ -145,7 +145,7 @@ class Cluster:
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PYTHONPATH": str(ROOT),
-            "DJANGO_SETTINGS_MODULE": "example_project.settings",
+            "DJANGO_SETTINGS_MODULE": "tests.system.settings",
             "DEBUG": "0",
             "HTTPS": "0",
             "SECRET_KEY": "soak-" + os.urandom(16).hex(),

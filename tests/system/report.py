@@ -178,7 +178,9 @@ def realtime_problems(result: Result) -> tuple[list[str], int]:
         if r.after == 0:
             later = [s for s in starts if s > r.before]
             return (r.before, later[0] - 1) if later else None
-        return (r.before, r.after) if epoch(r.after) > epoch(r.before) else None
+        # A reset names the id the log's events follow on from: a new log's
+        # first event is that id + 1 when nothing of it was dropped yet.
+        return (r.before, r.after) if epoch(r.after + 1) > epoch(r.before) else None
 
     problems, excused = [], 0
     acked = sorted(i for _, i, _ in result.broadcasts)
