@@ -131,6 +131,26 @@ def test_logging_out_deletes_every_copy_and_keeps_the_last_keystrokes(server, br
     assert stored["data"]["body"] == "last words before logging out"
 
 
+NO_USER = """() => {
+const form = document.createElement('form');
+form.innerHTML = '<textarea name="body"></textarea>';
+document.body.append(form);
+return import('/static/django_stability/stability.js').then((m) => {
+  m.autosave(form, 'no:user', { initial: null, debounce: 600000 });
+  form.body.value = 'typed on a page that names no user';
+  form.body.dispatchEvent(new Event('input', { bubbles: true }));
+});
+}"""
+
+
+def test_a_page_that_names_no_user_keeps_no_device_copy(server, browser):
+    """Without a scope or <meta name="stability-user">, typing leaves nothing in localStorage."""
+    page = browser.new_context().new_page()
+    page.goto(f"{server.base}/")  # logged out: the page names no user
+    page.evaluate(NO_USER)
+    assert page.evaluate(ALL_COPIES) == []
+
+
 HIDDEN_FIELDS = """([key, copy, token]) => {
 localStorage.setItem(`stability:draft:h:${key}`, JSON.stringify(copy));
 const form = document.createElement('form');

@@ -49,7 +49,8 @@ def _put(url: str, session: str, body: bytes) -> tuple[int, str, Any]:
         with urllib.request.urlopen(req, timeout=30) as response:
             return response.status, response.headers["Content-Type"], response.read()
     except urllib.error.HTTPError as error:
-        return error.code, error.headers["Content-Type"], error.read()
+        with error:
+            return error.code, error.headers["Content-Type"], error.read()
 
 
 @pytest.mark.parametrize("depth", [970, 100_000])

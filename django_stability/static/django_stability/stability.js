@@ -264,7 +264,8 @@ export function autosave(form, key, options = {}) {
     initial = undefined,
   } = options;
   const url = `${base}drafts/${encodeURIComponent(key)}`;
-  const storeKey = scope ? `${COPY_PREFIX}${encodeURIComponent(scope)}:${key}` : null;
+  const user = scope === null || scope === undefined ? "" : String(scope);
+  const storeKey = user ? `${COPY_PREFIX}${encodeURIComponent(user)}:${key}` : null;
   if (storeKey) sweep(storage, clock.now(), ttl);
   // Marks this page's device copy: a save here never drops another tab's copy of the same draft.
   const tab = Math.random().toString(36).slice(2);
@@ -555,7 +556,7 @@ export function autosave(form, key, options = {}) {
   const controller = {
     ready,
     /** The user whose device copy this is ("" when none is kept). */
-    scope: String(scope || ""),
+    scope: user,
     get version() {
       return version;
     },
