@@ -18,6 +18,7 @@ from django_stability.drafts._errors import (
 )
 from django_stability.drafts._json import draft_json, summary_json
 from django_stability.drafts._store import (
+    MAX_DRAFT_DEPTH,
     adelete_draft,
     aget_draft,
     alist_drafts,
@@ -37,6 +38,7 @@ __all__ = [
     "DraftTooLarge",
     "InvalidDraft",
     "InvalidDraftKey",
+    "MAX_DRAFT_DEPTH",
     "adelete_draft",
     "aget_draft",
     "alist_drafts",

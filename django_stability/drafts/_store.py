@@ -41,6 +41,7 @@ __all__ = [
     "delete_draft",
     "encoded_size",
     "get_draft",
+    "MAX_DRAFT_DEPTH",
     "list_drafts",
     "save_draft",
     "validate_key",
@@ -51,6 +52,13 @@ __all__ = [
 _KEY = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9._:-]{1,200}", re.ASCII)
 # An escaped NUL that is not itself an escaped backslash: PostgreSQL's jsonb refuses it.
 _NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+MAX_DRAFT_DEPTH = 100
+"""How deeply a draft's data may nest arrays and objects (``{"a": [1]}`` is 2 deep).
+
+Deeper data is refused before anything is stored: around 1,000 levels the JSON
+encoders (Python's, psycopg's) run out of stack, and no form needs a tenth of this.
+"""
+_CONTAINERS = (dict, list, tuple)
 # A save retries only after losing a race to create the same key; twice is already rare.
 _ATTEMPTS = 3
 
@@ -77,12 +85,18 @@ def encoded_size(data: Any) -> int:
     Raises:
         InvalidDraft: ``data`` is None, cannot be stored as JSON (NaN,
             infinities, lone surrogates, NUL characters, non-JSON types) or
-            nests too deeply.
+            nests arrays and objects more than :data:`MAX_DRAFT_DEPTH` deep
+            (code ``invalid_json``).
 
     .. versionadded:: 0.1
     """
     if data is None:
         raise InvalidDraft("A draft's data must not be null.")
+    if not _nests_within(data, MAX_DRAFT_DEPTH):
+        raise InvalidDraft(
+            f"A draft's data may nest arrays and objects at most {MAX_DRAFT_DEPTH} deep.",
+            code="invalid_json",
+        )
     try:
         text = json.dumps(
             data, ensure_ascii=False, separators=(",", ":"), allow_nan=False
@@ -93,6 +107,31 @@ def encoded_size(data: Any) -> int:
     if _NUL.search(text):
         raise InvalidDraft("A draft's data must not contain NUL characters.")
     return size
+
+
+def _nests_within(data: Any, limit: int) -> bool:
+    """Whether no array or object in ``data`` is more than ``limit`` deep; a loop, not recursion.
+
+    A container shared by several paths (or by itself, a cycle) is walked again
+    only when reached deeper than before, so the work stays bounded by
+    ``limit`` times the number of containers however they are shared.
+    """
+    deepest: dict[int, int] = {}
+    if not isinstance(data, _CONTAINERS):
+        return True
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return False
+        if deepest.get(id(value), 0) >= depth:
+            continue
+        deepest[id(value)] = depth
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend(
+            (child, depth + 1) for child in children if isinstance(child, _CONTAINERS)
+        )
+    return True
 
 
 def _owner_id(owner: AbstractBaseUser) -> Any:
@@ -139,7 +178,8 @@ def save_draft(
 
     Raises:
         InvalidDraftKey: A bad key.
-        InvalidDraft: Data that is not storable JSON, or a bad ``version``.
+        InvalidDraft: Data that is not storable JSON, nested more than
+            :data:`MAX_DRAFT_DEPTH` deep, or a bad ``version``.
         DraftTooLarge: Data over ``STABILITY_DRAFT_MAX_BYTES``.
         DraftLimitReached: A new key while the owner has ``STABILITY_DRAFTS_PER_USER`` drafts.
         DraftConflict: The stored draft is not at ``version``; ``.current`` is it.

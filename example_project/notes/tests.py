@@ -214,11 +214,11 @@ class NotesAutosaveTests(TestCase):
         page = self.client.get("/").content.decode()
         assert "/static/django_stability/stability.js" in page
         autosave = (
-            f'autosave(form, "notes:new", {{ scope: "{self.user.pk}", '
-            'initial: "note-draft" })'
+            'autosave(form, "notes:new", { initial: "note-draft", ttl: 604800000 })'
         )
-        for call in (autosave, "keepalive()", "watchVersion()"):
+        for call in (autosave, "keepalive()", "watchVersion()", "clearAll()"):
             assert call in page
+        assert f'<meta name="stability-user" content="{self.user.pk}">' in page
         assert "data-autosave-status" in page
         assert f'<meta name="app-version" content="{conf.app_version}">' in page
 

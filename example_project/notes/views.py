@@ -40,6 +40,8 @@ def index(request: HttpRequest) -> HttpResponse:
         # Rendered into the page, so autosave() needs no GET (and no 404 when there is none).
         draft = get_draft(request.user, DRAFT_KEY)
         context["draft_key"] = DRAFT_KEY
+        # The device copy of the draft expires when the server's would (STABILITY_DRAFT_TTL).
+        context["draft_ttl_ms"] = int(conf.draft_ttl.total_seconds() * 1000)
         context["draft"] = draft_json(draft) if draft is not None else None
     return render(
         request, "notes/index.html", context, status=400 if form.errors else 200

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from django_stability.drafts import (
+    MAX_DRAFT_DEPTH,
     DraftConflict,
     DraftLimitReached,
     DraftTooLarge,
@@ -160,6 +161,63 @@ def test_unstorable_data_is_refused(alice, data):
     with pytest.raises(InvalidDraft):
         save_draft(alice, "note", data)
     assert not Draft.all_objects.exists()
+
+
+def nested(depth: int) -> list[object]:
+    """``depth`` lists inside one another (built in a loop: no recursion to build it either)."""
+    data: list[object] = []
+    for _ in range(depth - 1):
+        data = [data]
+    return data
+
+
+@pytest.mark.parametrize("depth", [MAX_DRAFT_DEPTH + 1, 970, 100_000])
+def test_data_nested_too_deep_is_refused_and_nothing_changes(alice, depth):
+    """Data nested past MAX_DRAFT_DEPTH raises InvalidDraft (invalid_json) and the stored draft stays."""
+    save_draft(alice, "note", {"kept": True})
+    with pytest.raises(InvalidDraft) as caught:
+        save_draft(alice, "note", {"deep": nested(depth - 1)})
+    assert (caught.value.status, caught.value.code) == (400, "invalid_json")
+    assert str(MAX_DRAFT_DEPTH) in caught.value.detail
+    assert (stored(alice, "note").data, stored(alice, "note").version) == (
+        {"kept": True},
+        1,
+    )
+
+
+def test_data_exactly_at_the_depth_limit_is_stored(alice):
+    """MAX_DRAFT_DEPTH levels of arrays and objects are stored and read back whole."""
+    data = {"deep": nested(MAX_DRAFT_DEPTH - 1)}
+    assert save_draft(alice, "note", data).version == 1
+    assert stored(alice, "note").data == data
+
+
+def test_shared_and_cyclic_containers_are_measured_without_blowing_up(alice):
+    """A container reached by many paths is bounded work; one that holds itself is refused."""
+    shared: list[object] = []
+    for _ in range(MAX_DRAFT_DEPTH - 1):
+        shared = [shared, shared]  # 2**99 paths, 99 containers
+    assert encoded_size([[], []]) == 7
+    with pytest.raises(InvalidDraft):
+        save_draft(
+            alice, "note", [shared, [[shared]]]
+        )  # 101 deep through the second path
+    cyclic: list[object] = []
+    cyclic.append(cyclic)
+    with pytest.raises(InvalidDraft):
+        save_draft(alice, "note", cyclic)
+    assert not Draft.all_objects.exists()
+
+
+async def test_async_save_refuses_data_nested_too_deep(alice):
+    """asave_draft refuses data nested past MAX_DRAFT_DEPTH too, storing nothing."""
+    await asave_draft(alice, "note", "kept")
+    with pytest.raises(InvalidDraft) as caught:
+        await asave_draft(alice, "note", nested(970))
+    assert caught.value.code == "invalid_json"
+    kept = await aget_draft(alice, "note")
+    assert kept is not None
+    assert (kept.data, kept.version) == ("kept", 1)
 
 
 def test_an_escaped_backslash_before_u0000_is_not_a_nul(alice):

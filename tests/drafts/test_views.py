@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.urls import reverse
 
-from django_stability.drafts import get_draft, save_draft
+from django_stability.drafts import MAX_DRAFT_DEPTH, get_draft, save_draft
 from django_stability.models import Draft
 from tests.drafts.conftest import ago
 from tests.drafts.test_store import BAD_KEYS
@@ -236,6 +236,8 @@ async def test_empty_key_is_the_collection_which_is_read_only(mode, api, alice, 
         (b'{"data": 1, "version": true}', "invalid_draft_version"),
         (b'{"data": 1, "version": [1]}', "invalid_draft_version"),
         (b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "invalid_json"),
+        (b'{"data": ' + b"[" * 970 + b"]" * 970 + b"}", "invalid_json"),
+        (b'{"data": ' + b"[" * 101 + b"]" * 101 + b"}", "invalid_json"),
     ],
     ids=[
         "not-json",
@@ -253,6 +255,8 @@ async def test_empty_key_is_the_collection_which_is_read_only(mode, api, alice, 
         "boolean-version",
         "list-version",
         "too-deep",
+        "970-deep",
+        "just-too-deep",
     ],
 )
 async def test_bad_bodies_are_400_and_lose_nothing(mode, api, alice, raw, code):
@@ -262,6 +266,16 @@ async def test_bad_bodies_are_400_and_lose_nothing(mode, api, alice, raw, code):
     body = problem(response, 400, code)
     assert body["detail"]
     assert (await sync_get(alice, "note")).data == "kept"
+
+
+@modes
+async def test_data_at_the_depth_limit_round_trips(mode, api, alice):
+    """Data nested exactly MAX_DRAFT_DEPTH deep is stored and answered back whole."""
+    depth = MAX_DRAFT_DEPTH
+    raw = b'{"data": ' + b"[" * depth + b"]" * depth + b"}"
+    response = await api(mode, alice)("put", URL + "note", raw=raw)
+    assert response.status_code == 200, response.content
+    assert json.dumps(response.json()["data"]) == "[" * depth + "]" * depth
 
 
 @modes

@@ -72,7 +72,7 @@ def test_two_tabs_see_each_others_notes_live(
 
     writer.fill("#id_title", "Shopping")
     writer.fill("#id_body", "milk\neggs & <bread>")
-    writer.click("button[type=submit]")
+    writer.click("#note-form button[type=submit]")
     expect(_note(reader).locator("h2")).to_have_text("Shopping", timeout=LIVE_WITHIN)
     # The highlight of a new arrival fades and leaves the note as the page renders it.
     expect(_note(reader)).to_have_attribute("class", "note", timeout=WAIT)

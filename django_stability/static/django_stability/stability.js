@@ -126,6 +126,16 @@ function announceVersion(server) {
 // preventDefault(), a tab that edited an older version keeps its text
 // (keepMine() runs at once, as before); a tab that was creating the draft
 // waits: overwriting text it has never seen would lose another tab's work.
+//
+// The device copy is the user's: its localStorage key holds the user's id,
+// taken from options.scope or else <meta name="stability-user" content="...">,
+// so on a shared device one user never restores (nor uploads) another's
+// copy. Without either, autosave keeps no device copy at all (the server
+// copy is all there is). A copy expires options.ttl ms (default 7 days, as
+// STABILITY_DRAFT_TTL) after it was last written: an expired one is deleted,
+// never restored. clearAll() deletes every device copy (call it on logout).
+// Only the fields a user edits are saved and restored: never hidden,
+// password, file or read-only inputs, nor the CSRF token.
 
 const STATUS = {
   saving: "Saving...",
@@ -153,11 +163,20 @@ function canonical(value) {
   );
 }
 
+// Inputs that a user does not type into: a copy must never carry (or set) them.
+const NOT_TYPED = new Set(["hidden", "password", "file", "submit", "button", "reset", "image"]);
+
+/** Whether `el` is a field the user edits: the only ones autosave saves and restores. */
+function editable(el) {
+  if (!el.name || el.name === "csrfmiddlewaretoken" || el.disabled || el.readOnly) return false;
+  if (!["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName)) return false;
+  return !NOT_TYPED.has(el.type);
+}
+
 function formData(form) {
   const data = {};
   for (const el of form.elements) {
-    if (!el.name || el.name === "csrfmiddlewaretoken" || el.disabled) continue;
-    if (el.type === "file" || el.type === "submit" || el.type === "button") continue;
+    if (!editable(el)) continue;
     if ((el.type === "checkbox" || el.type === "radio") && !el.checked) continue;
     data[el.name] = el.value;
   }
@@ -167,10 +186,67 @@ function formData(form) {
 function fillForm(form, data) {
   if (!data || typeof data !== "object") return;
   for (const el of form.elements) {
-    if (!el.name || !(el.name in data)) continue;
-    if (el.type === "checkbox" || el.type === "radio") el.checked = data[el.name] === el.value;
-    else if (el.type !== "file") el.value = data[el.name];
+    if (!editable(el) || !Object.prototype.hasOwnProperty.call(data, el.name)) continue;
+    const value = data[el.name];
+    if (el.type === "checkbox" || el.type === "radio") el.checked = value === el.value;
+    else if (typeof value === "string") el.value = value;
   }
+}
+
+const COPY_PREFIX = "stability:draft:";
+const DEFAULT_TTL_MS = 7 * 24 * 3600 * 1000; // STABILITY_DRAFT_TTL's default
+const pages = new Set(); // this page's running autosave() controllers, for clearAll()
+
+/** The user the page says is logged in: <meta name="stability-user" content="...">. */
+function pageUser() {
+  const meta = document.querySelector('meta[name="stability-user"]');
+  return (meta && meta.content) || "";
+}
+
+function expired(copy, now, ttl) {
+  return !copy || typeof copy !== "object" || !Number.isFinite(copy.at) || now - copy.at > ttl;
+}
+
+/** Delete this module's device copies that are expired (older than `ttl` ms); run by every autosave(). */
+function sweep(storage, now, ttl) {
+  try {
+    for (const name of Object.keys(storage)) {
+      if (!name.startsWith(COPY_PREFIX)) continue;
+      let copy = null;
+      try {
+        copy = JSON.parse(storage.getItem(name));
+      } catch {
+        // Not ours to read: gone like an expired one.
+      }
+      if (expired(copy, now, ttl)) storage.removeItem(name);
+    }
+  } catch {
+    // Storage disabled: nothing kept, nothing to sweep.
+  }
+}
+
+/**
+ * Delete every autosave device copy on this device (of every user, or of
+ * `scope` only) and stop this page's autosave() controllers so that leaving
+ * the page writes none again. Returns how many copies were deleted. Call it on
+ * logout, after flush() if the last keystrokes should reach the server.
+ */
+export function clearAll({ scope, storage = window.localStorage } = {}) {
+  const prefix = scope === undefined ? COPY_PREFIX : `${COPY_PREFIX}${encodeURIComponent(scope)}:`;
+  for (const controller of [...pages]) {
+    if (scope === undefined || controller.scope === String(scope)) controller.stop();
+  }
+  let deleted = 0;
+  try {
+    for (const name of Object.keys(storage)) {
+      if (!name.startsWith(prefix)) continue;
+      storage.removeItem(name);
+      deleted += 1;
+    }
+  } catch {
+    // Storage disabled: there is nothing to delete.
+  }
+  return deleted;
 }
 
 export function autosave(form, key, options = {}) {
@@ -184,13 +260,18 @@ export function autosave(form, key, options = {}) {
     restore = true,
     serialize = formData,
     apply = fillForm,
-    scope = "", // e.g. the user's id: on a shared device, one user never restores another's copy
+    // The user's id (default: <meta name="stability-user">): on a shared device one user never
+    // restores another's copy. Empty: no device copy is kept.
+    scope = pageUser(),
+    ttl = DEFAULT_TTL_MS, // ms a device copy lives after its last write (STABILITY_DRAFT_TTL)
     // The draft as the server rendered the page (null: there is none), or the id of a
     // <script type="application/json"> holding it (Django's json_script): then no GET on load.
     initial = undefined,
   } = options;
   const url = `${base}drafts/${encodeURIComponent(key)}`;
-  const storeKey = scope ? `stability:draft:${scope}:${key}` : `stability:draft:${key}`;
+  const user = scope === null || scope === undefined ? "" : String(scope);
+  const storeKey = user ? `${COPY_PREFIX}${encodeURIComponent(user)}:${key}` : null;
+  if (storeKey) sweep(storage, clock.now(), ttl);
   // Marks this page's device copy: a save here never drops another tab's copy of the same draft.
   const tab = Math.random().toString(36).slice(2);
   let version = 0; // the server's version last seen; 0: none seen, so a save only creates
@@ -211,13 +292,22 @@ export function autosave(form, key, options = {}) {
   };
   const local = {
     read() {
+      if (!storeKey) return null;
+      let copy = null;
       try {
-        return JSON.parse(storage.getItem(storeKey));
+        copy = JSON.parse(storage.getItem(storeKey));
       } catch {
         return null;
       }
+      if (copy === null) return null;
+      if (expired(copy, clock.now(), ttl)) {
+        local.drop();
+        return null;
+      }
+      return copy;
     },
     write(data) {
+      if (!storeKey || stopped) return;
       try {
         storage.setItem(storeKey, JSON.stringify({ data, version, at: clock.now(), tab }));
       } catch {
@@ -225,6 +315,7 @@ export function autosave(form, key, options = {}) {
       }
     },
     drop() {
+      if (!storeKey) return;
       try {
         storage.removeItem(storeKey);
       } catch {
@@ -467,8 +558,10 @@ export function autosave(form, key, options = {}) {
     ready = Promise.resolve();
   }
 
-  return {
+  const controller = {
     ready,
+    /** The user whose device copy this is ("" when none is kept). */
+    scope: user,
     get version() {
       return version;
     },
@@ -507,6 +600,7 @@ export function autosave(form, key, options = {}) {
     /** Stop listening and saving. */
     stop() {
       stopped = true;
+      pages.delete(controller);
       cancelTimer();
       if (retryTimer !== null) clock.clearTimeout(retryTimer);
       form.removeEventListener("input", onChange);
@@ -516,6 +610,8 @@ export function autosave(form, key, options = {}) {
       window.removeEventListener("pagehide", onPageHide);
     },
   };
+  pages.add(controller);
+  return controller;
 }
 
 // ---------------------------------------------------------------------------
