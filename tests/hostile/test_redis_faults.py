@@ -11,7 +11,7 @@ on three uvicorn workers sharing a throwaway redis-server live through:
 
 Nothing may crash or drop a client, every event broadcast after recovery
 must reach every client once and in order, the first one within 5 s for 90 %
-of them, and at the end the slots must equal the live connections.
+of them, and at the end the slots and the gauges must equal the live connections.
 """
 
 from __future__ import annotations
@@ -92,6 +92,13 @@ def p90(values: list[float]) -> float:
     return ordered[max(0, int(len(ordered) * 0.9) - 1)]
 
 
+def gauge(server: Server) -> float:
+    """The worker's ``stability_realtime_connections`` for WebSockets."""
+    url = f"http://127.0.0.1:{server.port}/connections/"
+    with urllib.request.urlopen(url, timeout=WAIT) as response:
+        return float(json.loads(response.read())["websocket"])
+
+
 def slots(url: str, users: list[str]) -> int:
     client = redis.Redis.from_url(url)
     try:
@@ -154,6 +161,7 @@ async def test_subscribers_live_through_a_redis_restart_and_a_connection_reset(
             await asyncio.sleep(1)
             assert [c.closed for c in clients] == [None] * len(clients)
             assert slots(redis_server.url, users) == len(clients)
+            assert sum(gauge(w) for w in workers) == len(clients)
         finally:
             for c in clients:
                 await c.ws.close()

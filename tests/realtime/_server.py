@@ -80,7 +80,9 @@ from channels.db import database_sync_to_async  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.urls import path  # noqa: E402
+from prometheus_client import REGISTRY  # noqa: E402
 
+from django_stability import metrics  # noqa: E402, F401  (registers the gauge)
 from django_stability.realtime import OutageGuard, abroadcast  # noqa: E402
 from django_stability.realtime.routing import (  # noqa: E402
     http_urlpatterns,
@@ -137,12 +139,25 @@ async def broadcast_view(scope: dict[str, Any], receive: Any, send: Any) -> None
     await send({"type": "http.response.body", "body": answer})
 
 
+async def gauge_view(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """``GET connections/``: this process's ``stability_realtime_connections`` gauge, per transport."""
+    counts = {
+        transport: REGISTRY.get_sample_value(
+            "stability_realtime_connections", {"transport": transport}
+        )
+        for transport in ("websocket", "sse")
+    }
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": json.dumps(counts).encode()})
+
+
 application = ProtocolTypeRouter(
     {
         "http": UserFromQuery(
             URLRouter(
                 [
                     path("broadcast/<str:channel>/", broadcast_view),  # type: ignore[arg-type]
+                    path("connections/", gauge_view),  # type: ignore[arg-type]
                     *http_urlpatterns,
                 ]
             )
