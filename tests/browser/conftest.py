@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "example_project"
-STARTUP = 30  # seconds for the server to answer
+STARTUP = 90  # seconds for the server to answer at most (a loaded machine is slow)
 WAIT = 20_000  # ms for a page condition (the autosave debounce is 2 s, its retry 5 s)
 SAVED = re.compile(r"^Saved at \d\d:\d\d$")
 OFFLINE = "Offline - saved on this device"

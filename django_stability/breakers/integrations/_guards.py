@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import django
 from django.conf import settings
 
 from django_stability.breakers._api import CircuitBreaker
@@ -53,6 +54,24 @@ def guarded_by(name: str) -> list[Guarded]:
             found.append(
                 Guarded("cache", f"the cache {alias!r} (open: every read misses)")
             )
-    if getattr(settings, "EMAIL_BACKEND", "") == _EMAIL and name == "email":
-        found.append(Guarded("email", "outgoing email"))
+    for alias, breaker_name in _email_breakers():
+        if breaker_name == name:
+            found.append(Guarded("email", f"outgoing email ({alias})"))
     return found
+
+
+def _email_breakers() -> list[tuple[str, str]]:
+    """``(mailer, breaker name)`` of each ``BreakerEmailBackend`` the project sends through."""
+    mailers = getattr(
+        settings, "MAILERS", None
+    )  # Django 6.1's, when the project sets it
+    if isinstance(mailers, dict) and mailers:
+        return [
+            (str(alias), _name((params.get("OPTIONS") or {}).get("breaker", "email")))
+            for alias, params in mailers.items()
+            if isinstance(params, dict) and params.get("BACKEND") == _EMAIL
+        ]
+    # Before 6.1 only: reading EMAIL_BACKEND from 6.1 on is itself deprecated.
+    if django.VERSION < (6, 1) and getattr(settings, "EMAIL_BACKEND", "") == _EMAIL:
+        return [("default", "email")]
+    return []
