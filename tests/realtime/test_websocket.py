@@ -7,10 +7,12 @@ import time
 from typing import Any
 
 import pytest
+from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
+from django.urls import path
 
-from django_stability.realtime import abroadcast
+from django_stability.realtime import ResilientConsumer, abroadcast
 from django_stability.signals import shutdown_started
 from django_stability.state import Engine
 from tests.realtime.conftest import T0, User, ws_app
@@ -282,3 +284,23 @@ async def test_subscribed_tells_the_servers_version(
     subscribed = await client.subscribe()
     assert subscribed["version"] == "9.9.9"
     await client.comm.disconnect()
+
+
+class _FailsOnMessage(ResilientConsumer):
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug of the server's")
+
+
+@override_settings(STABILITY_REALTIME={"CHANNELS": {"*": "authenticated"}})
+async def test_a_consumer_failing_while_open_closes_with_1011(
+    backend: Engine, channel: str
+) -> None:
+    """A server error on an open connection closes it with 1011 instead of escaping as an ASGI exception."""
+    app = URLRouter([path("ws/<str:channel>/", _FailsOnMessage.as_asgi())])
+    comm = WebsocketCommunicator(app, f"/ws/{channel}/")
+    comm.scope["user"] = User()
+    assert (await comm.connect(timeout=5))[0]
+    assert (await comm.receive_json_from(timeout=5))["type"] == "subscribed"
+    await comm.send_json_to({"type": "heartbeat"})
+    assert await comm.receive_output(5) == {"type": "websocket.close", "code": 1011}
+    await comm.wait(5)  # the application ended without raising
