@@ -203,7 +203,21 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.get("STATIC_ROOT", "").strip() or BASE_DIR / "staticfiles")
+if not DEBUG:
+    # Production serves collectstatic's output itself, with WhiteNoise: hashed names
+    # cached for a year ("immutable") and gzip/Brotli variants made at build time, so
+    # stability.js and the admin's CSS load under any ASGI/WSGI server, proxy or not.
+    # With DEBUG on, urls.py serves the app folders' files instead (no collectstatic).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        # WhiteNoise's compressed manifest storage, forgiving a skipped collectstatic.
+        "staticfiles": {"BACKEND": "example_project.storage.StaticFilesStorage"},
+    }
 
 # HTTPS (default: on when DEBUG is off) means the site is served over TLS, directly or
 # behind a proxy that sets X-Forwarded-Proto (then also set TRUST_X_FORWARDED_PROTO=1).
