@@ -182,6 +182,11 @@ STABILITY_BREAKERS = {
 STABILITY_REALTIME = {"CHANNELS": {"notes": "authenticated"}}
 
 STABILITY_APP_VERSION = env.get("APP_VERSION", "").strip() or "dev"
+
+# After SIGTERM, readiness answers 503 "draining" this long while requests are
+# still served, so load balancers take the worker out before it stops
+# (docs/deployment.rst sets it against the grace periods).
+STABILITY_DRAIN_SECONDS = _int("DRAIN_SECONDS", 10)
 STABILITY_TRUSTED_PROXIES = _list("TRUSTED_PROXIES", "")
 # Per client IP, for every worker together when REDIS_URL is set; "off" disables it.
 _ratelimit = env.get("RATELIMIT", "").strip() or "100/s"
