@@ -19,9 +19,17 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 # Recycle workers now and then so a slow leak cannot grow without bound.
 max_requests = int(os.environ.get("MAX_REQUESTS", "5000"))
 max_requests_jitter = int(os.environ.get("MAX_REQUESTS_JITTER", "500"))
-# SIGTERM: stop accepting, let requests finish (longer than STABILITY_DRAIN_SECONDS).
-graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "30"))
 timeout = int(os.environ.get("WORKER_TIMEOUT", "60"))
+# SIGTERM reaches every worker; each drains for DRAIN_SECONDS (readiness 503
+# "draining", requests still served: the application installs the handler),
+# then closes its realtime connections with 1012, stops accepting and finishes
+# what is in flight. gunicorn kills a worker still running GRACEFUL_TIMEOUT
+# seconds after the SIGTERM, so it is the drain plus the longest request you
+# let finish (20 s by default); the container's stop grace period (compose's
+# stop_grace_period, Kubernetes' terminationGracePeriodSeconds) must be longer
+# still. docs/deployment.rst has the timeline.
+_drain_seconds = int(os.environ.get("DRAIN_SECONDS", "10"))
+graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", str(_drain_seconds + 20)))
 keepalive = 5
 # Logs are the app's JSON lines; gunicorn's own access log would duplicate them.
 accesslog = None

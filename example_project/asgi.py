@@ -1,6 +1,10 @@
 """ASGI entry point: ``uvicorn example_project.asgi:application`` (from the repository root).
 
-The health probes are answered in front of everything (``with_health_probes``).
+The health probes are answered in front of everything (``with_health_probes``),
+and SIGTERM drains before the server stops (``with_graceful_shutdown``): for
+``DRAIN_SECONDS`` readiness answers 503 "draining" while requests are still
+served, then realtime connections close with 1012 and the server finishes its
+in-flight requests and exits.
 Other HTTP goes to Django, except the server-sent events stream; the stream and
 WebSocket connections go through Channels' routing, with the session user
 resolved (``GuardedAuthMiddlewareStack``) and, for WebSockets, the Origin checked
@@ -31,7 +35,10 @@ from typing import Any  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from django_stability.health import with_health_probes  # noqa: E402
+from django_stability.health import (  # noqa: E402
+    with_graceful_shutdown,
+    with_health_probes,
+)
 from django_stability.realtime import GuardedAuthMiddlewareStack  # noqa: E402
 from example_project.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
@@ -46,13 +53,17 @@ async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 # The probes first: answered before Channels and Django (see the health docs).
-application = with_health_probes(
-    ProtocolTypeRouter(
-        {
-            "http": http,
-            "websocket": AllowedHostsOriginValidator(
-                GuardedAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-            ),
-        }
+# The SIGTERM handler is installed when the server first calls the application
+# (its lifespan startup), after the server's own, which it chains to.
+application = with_graceful_shutdown(
+    with_health_probes(
+        ProtocolTypeRouter(
+            {
+                "http": http,
+                "websocket": AllowedHostsOriginValidator(
+                    GuardedAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                ),
+            }
+        )
     )
 )

@@ -39,6 +39,8 @@ fail() {
 
 export DJANGO_SETTINGS_MODULE=example_project.settings
 export DEBUG=0 HTTPS=0 LOG_LEVEL=INFO ALLOWED_HOSTS=127.0.0.1
+# Each server is stopped with SIGTERM: no drain window to wait through.
+export DRAIN_SECONDS=0
 export SECRET_KEY="smoke-$("$python" -c 'import secrets; print(secrets.token_urlsafe(50))')"
 export APP_VERSION="smoke-$$"
 export DATABASE_URL="${DATABASE_URL:-sqlite:///$tmp/smoke.sqlite3}"

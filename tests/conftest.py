@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests import services
+
+# The example's servers that tests start (and stop with SIGTERM) exit at once
+# instead of draining for 10 s; tests of the drain set DRAIN_SECONDS themselves.
+os.environ.setdefault("DRAIN_SECONDS", "0")
 
 pytest_plugins = ["tests.fixtures.postgres_server", "tests.fixtures.redis_server"]
 

@@ -39,6 +39,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("deployed")
     env = {
         "PATH": "/usr/bin:/bin",
+        "DRAIN_SECONDS": "0",  # stopped with SIGTERM: no drain window
         "PYTHONPATH": str(ROOT),
         "DJANGO_SETTINGS_MODULE": "example_project.settings",
         "DEBUG": "0",
