@@ -19,6 +19,7 @@ from django.core import checks as django_checks
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from django_stability import metrics
 from django_stability.checks import TAG
 from django_stability.conf import conf
 from django_stability.errors import problem_response
@@ -104,6 +105,8 @@ async def _arun(kind: str) -> Report:
 
 
 def _ready_answer(report: Report, *, detail: bool) -> HttpResponse:
+    # Every readiness answer passes here, the ones given in front of Django included.
+    metrics.health_ready.set(1.0 if report.status == "ok" else 0.0)
     wait = conf.drain_seconds if report.status == "draining" else conf.health_timeout
     return _answer(report, retry_after=wait, detail=detail)
 
