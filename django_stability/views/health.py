@@ -248,8 +248,13 @@ def _authorized(request: HttpRequest) -> HttpResponse | None:
 
 
 def deploy_messages() -> list[dict[str, Any]]:
-    """django-stability's system check messages, deployment checks included."""
-    found = django_checks.run_checks(tags=[TAG], include_deployment_checks=True)
+    """django-stability's and Django's security system checks, deployment checks included.
+
+    Silenced ones (``SILENCED_SYSTEM_CHECKS``) are left out, as ``manage.py check`` does.
+    """
+    found = django_checks.run_checks(
+        tags=[TAG, django_checks.Tags.security], include_deployment_checks=True
+    )
     return [
         {
             "id": message.id,
@@ -258,6 +263,7 @@ def deploy_messages() -> list[dict[str, Any]]:
             "hint": message.hint,
         }
         for message in found
+        if not message.is_silenced()
     ]
 
 
