@@ -184,3 +184,23 @@ health_ready = LazyGauge(
     # One unready worker makes the instance read 0.
     multiprocess_mode="livemin",
 )
+
+# Process ------------------------------------------------------------------
+# Written by django_stability._process_metrics: by the process answering a
+# scrape, and by every other one from its own activity (at most every 5 s).
+
+process_resident_memory = LazyGauge(
+    "stability_process_resident_memory_bytes",
+    "Resident memory of the process, in bytes, at its last refresh.",
+    # One series per live worker (a pid label); sum them for the instance.
+    multiprocess_mode="liveall",
+)
+process_cpu_seconds = Counter(
+    "stability_process_cpu_seconds",
+    "User and system CPU time the processes spent, in seconds.",
+)
+process_memory_limit = LazyGauge(
+    "stability_process_memory_limit_bytes",
+    "The memory limit of the process's cgroup (the container), in bytes; absent when unlimited.",
+    multiprocess_mode="livemax",
+)

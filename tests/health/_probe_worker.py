@@ -3,11 +3,14 @@
 Run as ``python -m tests.health._probe_worker OUTCOME`` with
 ``PROMETHEUS_MULTIPROC_DIR`` set. ``ok`` and ``fail`` answer with a check
 that passes or fails, ``drain`` answers while draining, ``idle`` only loads
-the application and its metrics, as a worker no probe has reached yet.
+the application and its metrics, as a worker no probe has reached yet, and
+``front`` answers through ``with_health_probes()``, in front of Django. The
+last line printed is the process id.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from dataclasses import dataclass
@@ -36,7 +39,11 @@ def main(outcome: str) -> None:
     from django_stability import metrics  # noqa: F401 - as the middleware loads it
     from django_stability.health import start_local_drain
 
+    print(os.getpid())
     if outcome == "idle":
+        return
+    if outcome == "front":
+        asyncio.run(_in_front())
         return
     if outcome == "drain":
         start_local_drain()
@@ -46,6 +53,16 @@ def main(outcome: str) -> None:
     ):
         status = Client().get("/stability/health/ready").status_code
     assert status == (200 if outcome == "ok" else 503), status
+
+
+async def _in_front() -> None:
+    from django.core.asgi import get_asgi_application
+
+    from django_stability.health import with_health_probes
+    from tests.health.test_asgi_probes import call
+
+    app = with_health_probes(get_asgi_application())
+    assert (await call(app, "/stability/health/live")).status == 200
 
 
 if __name__ == "__main__":

@@ -137,14 +137,21 @@ def test_check_dependencies_records_its_run():
     assert value(text, "stability_health_check_status", check="migrations") == 1.0
 
 
-def _workers(directory: Path, outcomes: list[str], monkeypatch: Any) -> str:
+def _workers(
+    directory: Path,
+    outcomes: list[str],
+    monkeypatch: Any,
+    pids: list[str] | None = None,
+) -> str:
     """Run one worker process per outcome, then scrape the metrics view over their files."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
     for outcome in outcomes:
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "tests.health._probe_worker", outcome],
-            cwd=ROOT, env=env, check=True, timeout=60,
+            cwd=ROOT, env=env, check=True, timeout=60, capture_output=True, text=True,
         )  # fmt: skip
+        if pids is not None:
+            pids.append(done.stdout.splitlines()[-1])
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
     return scrape()
 
@@ -171,3 +178,12 @@ def test_the_most_recent_check_result_wins_across_workers(tmp_path, monkeypatch)
     again.mkdir()
     text = _workers(again, ["fail", "ok"], monkeypatch)
     assert value(text, "stability_health_check_status", check="dependency") == 1.0
+
+
+def test_a_worker_that_only_answers_probes_in_front_of_django_refreshes_its_memory(
+    tmp_path, monkeypatch
+):
+    """Probes answered by with_health_probes() never reach request_finished, yet the worker's memory shows."""
+    pids: list[str] = []
+    text = _workers(tmp_path, ["front"], monkeypatch, pids)
+    assert value(text, "stability_process_resident_memory_bytes", pid=pids[0]) > 0
