@@ -63,12 +63,12 @@ def read_usage(proc: Path = Path("/proc/self")) -> Usage | None:
     """
     try:
         stat = (proc / "stat").read_text()
-    except OSError:
+        # The command name (field 2) may hold spaces and parentheses: split after its last ")".
+        fields = stat[stat.rindex(")") + 2 :].split()
+        utime, stime, rss_pages = int(fields[11]), int(fields[12]), int(fields[21])
+    except (OSError, ValueError, IndexError):  # no /proc, or not Linux's format
         return _from_resource()
-    # The command name (field 2) may hold spaces and parentheses: split after its last ")".
-    fields = stat[stat.rindex(")") + 2 :].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    utime, stime, rss_pages = int(fields[11]), int(fields[12]), int(fields[21])
     return Usage(rss_pages * os.sysconf("SC_PAGE_SIZE"), (utime + stime) / ticks)
 
 
@@ -98,7 +98,10 @@ def memory_limit(
         return None
     v2, v1 = None, None
     for line in lines:
-        _, controllers, path = line.split(":", 2)
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue  # not a "hierarchy:controllers:path" line
+        _, controllers, path = parts
         if controllers == "":
             v2 = path
         elif "memory" in controllers.split(","):
@@ -172,9 +175,8 @@ class ProcessMetrics:
         due = self._due
         if due is not None and self._clock() < due:
             return
-        if self._lock.acquire(
-            blocking=False
-        ):  # another thread is at it: nothing to add
+        # Another thread refreshing now has nothing to add: skip rather than wait.
+        if self._lock.acquire(blocking=False):
             try:
                 self._write()
             finally:

@@ -38,11 +38,6 @@ class LazyGauge:
         self._gauge: Gauge | None = None
         self._lock = threading.Lock()
 
-    @property
-    def gauge(self) -> Gauge | None:
-        """The gauge, or ``None`` while nothing has set it in this process."""
-        return self._gauge
-
     def set(self, value: float) -> None:
         if self._gauge is None:
             with self._lock:

@@ -13,8 +13,8 @@ only its view can tell staff or the metrics token, who see each check's
 detail; this wrapper answers anonymous callers, with each check's status only.
 
 What a probe answered here skips: middleware (no access-log line, no HTTP
-metrics; the checks' own metrics are recorded where they run) and ``ALLOWED_HOSTS``, which is what lets kubelet probe a pod by its
-IP address. It still carries what every response of the site carries: the
+metrics; the checks' own metrics are recorded where they run) and
+``ALLOWED_HOSTS``, which is what lets kubelet probe a pod by its IP address. It still carries what every response of the site carries: the
 correlation ID headers (the caller's valid ID echoed, or a new one) and
 ``X-App-Version``.
 """

@@ -189,3 +189,13 @@ def test_every_worker_reports_its_own_memory_and_the_cpu_adds_up(tmp_path, monke
     has_limit = any(name == LIMIT for name, _ in samples(text))
     assert has_limit == (memory_limit() is not None)
     assert idle not in rss
+
+
+def test_unreadable_proc_and_cgroup_files_do_not_break_a_scrape(tmp_path):
+    """A stat in another format falls back to getrusage; odd cgroup lines are skipped."""
+    (tmp_path / "stat").write_text("not the format of Linux\n")
+    usage = read_usage(tmp_path)
+    assert usage is not None
+    assert usage.cpu_seconds > 0
+    limit = _cgroup(tmp_path, "garbage\n0::/app\n", {"app/memory.max": "268435456"})
+    assert limit() == 256 * MB
