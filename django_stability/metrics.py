@@ -8,13 +8,43 @@ prometheus-client writes them to per-process files and the gauges aggregate
 as their ``multiprocess_mode`` says.
 
 Labels are bounded: ``breaker`` takes the names of the breakers the code
-uses, ``route`` the URL patterns, ``group`` the rate-limit groups, and
-methods, states or outcomes come from fixed sets.
+uses, ``route`` the URL patterns, ``group`` the rate-limit groups, ``check``
+the configured health checks, and methods, states or outcomes come from fixed
+sets.
 """
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
+
+
+class LazyGauge:
+    """A gauge without labels that exists only once something sets it.
+
+    An unlabelled gauge made at import shows 0 from then on, in every process
+    (with ``PROMETHEUS_MULTIPROC_DIR``, each process's file holds that 0): a
+    worker that has not answered a readiness probe yet would read as unready,
+    and an unknown memory limit as a limit of 0 bytes. This one is created,
+    in the default registry, by the first :meth:`set`.
+    """
+
+    def __init__(self, name: str, documentation: str, **options: Any) -> None:
+        self.name = name
+        self._arguments = (name, documentation)
+        self._options = options
+        self._gauge: Gauge | None = None
+        self._lock = threading.Lock()
+
+    def set(self, value: float) -> None:
+        if self._gauge is None:
+            with self._lock:
+                if self._gauge is None:
+                    self._gauge = Gauge(*self._arguments, **self._options)
+        self._gauge.set(value)
+
 
 # Circuit breakers ---------------------------------------------------------
 
@@ -121,4 +151,51 @@ realtime_replayed = Counter(
     "stability_realtime_replayed",
     "Events sent from the replay log to a subscriber resuming after a gap.",
     ["transport"],
+)
+
+# Health checks --------------------------------------------------------------
+# Recorded by django_stability.health when checks run (probes, the full report,
+# check_dependencies), not when a probe answers from its one-second cache.
+
+#: The value of each check status in ``stability_health_check_status``.
+HEALTH_STATUS_VALUES = {"ok": 1.0, "warn": 0.5, "fail": 0.0}
+
+health_check_status = Gauge(
+    "stability_health_check_status",
+    "Last result of a health check in this process: 1 ok, 0.5 warn, 0 failing.",
+    ["check"],
+    # The most recent run across live processes wins.
+    multiprocess_mode="livemostrecent",
+)
+health_check_duration = Gauge(
+    "stability_health_check_duration_seconds",
+    "How long the last run of a health check took, in seconds.",
+    ["check"],
+    multiprocess_mode="livemostrecent",
+)
+health_ready = LazyGauge(
+    "stability_health_ready",
+    "1 when this process last answered its readiness probe ready, 0 when failing or draining.",
+    # One unready worker makes the instance read 0.
+    multiprocess_mode="livemin",
+)
+
+# Process ------------------------------------------------------------------
+# Written by django_stability._process_metrics: by the process answering a
+# scrape, and by every other one from its own activity (at most every 5 s).
+
+process_resident_memory = LazyGauge(
+    "stability_process_resident_memory_bytes",
+    "Resident memory of the process, in bytes, at its last refresh.",
+    # One series per live worker (a pid label); sum them for the instance.
+    multiprocess_mode="liveall",
+)
+process_cpu_seconds = Counter(
+    "stability_process_cpu_seconds",
+    "User and system CPU time the processes spent, in seconds.",
+)
+process_memory_limit = LazyGauge(
+    "stability_process_memory_limit_bytes",
+    "The memory limit of the process's cgroup (the container), in bytes; absent when unlimited.",
+    multiprocess_mode="livemax",
 )

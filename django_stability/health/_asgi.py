@@ -13,8 +13,8 @@ only its view can tell staff or the metrics token, who see each check's
 detail; this wrapper answers anonymous callers, with each check's status only.
 
 What a probe answered here skips: middleware (no access-log line, no HTTP
-metrics) and ``ALLOWED_HOSTS``, which is what lets kubelet probe a pod by its
-IP address. It still carries what every response of the site carries: the
+metrics; the checks' own metrics are recorded where they run) and
+``ALLOWED_HOSTS``, which is what lets kubelet probe a pod by its IP address. It still carries what every response of the site carries: the
 correlation ID headers (the caller's valid ID echoed, or a new one) and
 ``X-App-Version``.
 """
@@ -28,6 +28,7 @@ from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 
 from django_stability._headers import response_header_items, scope_correlation_id
+from django_stability._process_metrics import process_metrics
 from django_stability.conf import on_setting_changed
 
 __all__ = ["with_health_probes"]
@@ -120,6 +121,9 @@ def with_health_probes(application: _ASGIApp) -> _ASGIApp:
             if kind is not None and not _credentials(scope):
                 response = await views.probe_response(kind)
                 await _respond(response, scope, send, head=scope["method"] == "HEAD")
+                # No request_finished here: a worker that only answers probes
+                # still refreshes its memory and CPU (a few /proc reads, throttled).
+                process_metrics.maybe_refresh()
                 return
         await application(scope, receive, send)
 

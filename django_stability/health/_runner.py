@@ -14,9 +14,17 @@ from django.utils.module_loading import import_string
 from health_check.base import HealthCheck
 from health_check.exceptions import HealthCheckException, ServiceWarning
 
+from django_stability import metrics
 from django_stability.health._threads import in_thread
 
-__all__ = ["CheckResult", "Report", "check_key", "instantiate", "run_checks"]
+__all__ = [
+    "CheckResult",
+    "Report",
+    "check_key",
+    "instantiate",
+    "record_checks",
+    "run_checks",
+]
 
 _log = logging.getLogger("django_stability.health")
 
@@ -100,7 +108,9 @@ def instantiate(
 async def run_checks(checks: Sequence[HealthCheck], *, seconds: float) -> Report:
     """Run ``checks`` concurrently, each given ``seconds``; never raises for a check.
 
-    Names that repeat get ``#2``, ``#3``... so no result hides another.
+    Names that repeat get ``#2``, ``#3``... so no result hides another. Each
+    result is recorded in ``stability_health_check_status`` and
+    ``stability_health_check_duration_seconds`` under that name.
     """
     results = await asyncio.gather(*(run_one(check, seconds) for check in checks))
     named: dict[str, CheckResult] = {}
@@ -111,7 +121,17 @@ async def run_checks(checks: Sequence[HealthCheck], *, seconds: float) -> Report
             number += 1
             key = f"{base}#{number}"
         named[key] = result
+    record_checks(named)
     return Report.of(named)
+
+
+def record_checks(results: dict[str, CheckResult]) -> None:
+    """Set the health-check gauges from results that were just run (never from a cached report)."""
+    for key, result in results.items():
+        metrics.health_check_status.labels(key).set(
+            metrics.HEALTH_STATUS_VALUES[result.status]
+        )
+        metrics.health_check_duration.labels(key).set(result.ms / 1000)
 
 
 async def run_one(check: HealthCheck, seconds: float) -> CheckResult:

@@ -19,6 +19,7 @@ from django.core import checks as django_checks
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from django_stability import metrics
 from django_stability.checks import TAG
 from django_stability.conf import conf
 from django_stability.errors import problem_response
@@ -104,6 +105,8 @@ async def _arun(kind: str) -> Report:
 
 
 def _ready_answer(report: Report, *, detail: bool) -> HttpResponse:
+    # Every readiness answer passes here, the ones given in front of Django included.
+    metrics.health_ready.set(1.0 if report.status == "ok" else 0.0)
     wait = conf.drain_seconds if report.status == "draining" else conf.health_timeout
     return _answer(report, retry_after=wait, detail=detail)
 
@@ -245,8 +248,13 @@ def _authorized(request: HttpRequest) -> HttpResponse | None:
 
 
 def deploy_messages() -> list[dict[str, Any]]:
-    """django-stability's system check messages, deployment checks included."""
-    found = django_checks.run_checks(tags=[TAG], include_deployment_checks=True)
+    """django-stability's and Django's security system checks, deployment checks included.
+
+    Silenced ones (``SILENCED_SYSTEM_CHECKS``) are left out, as ``manage.py check`` does.
+    """
+    found = django_checks.run_checks(
+        tags=[TAG, django_checks.Tags.security], include_deployment_checks=True
+    )
     return [
         {
             "id": message.id,
@@ -255,6 +263,7 @@ def deploy_messages() -> list[dict[str, Any]]:
             "hint": message.hint,
         }
         for message in found
+        if not message.is_silenced()
     ]
 
 

@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
 from django_stability import metrics as _metrics  # noqa: F401 - creates the stability_* metrics
 from django_stability._client_ip import client_ip, parse_address
+from django_stability._process_metrics import process_metrics
 from django_stability.conf import conf
 from django_stability.errors import problem_response
 from django_stability.health import record_pool_metrics
@@ -81,6 +82,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if (refused := _refusal(request)) is not None:
         return refused
     record_pool_metrics()  # the pool gauges are read, not pushed: refresh them now
+    process_metrics.refresh()  # so are this process's memory and CPU
     response = HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE)
     response["Cache-Control"] = "no-store"
     return response

@@ -325,3 +325,45 @@ async def test_full_report_for_staff_but_not_other_users(mode):
     finally:
         # The ORM calls above ran in asgiref's shared thread: close its connection.
         await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.django_db
+def test_full_report_lists_djangos_deployment_security_checks(admin_client):
+    """Insecure deployment settings show as Django's security.W0xx ids; silenced ones do not."""
+    insecure = {
+        "SESSION_COOKIE_SECURE": False,
+        "CSRF_COOKIE_SECURE": False,
+        "SECURE_SSL_REDIRECT": False,
+        "SECURE_HSTS_SECONDS": 0,
+    }
+    with override_settings(**insecure):
+        body = admin_client.get(FULL).json()
+    ids = {message["id"] for message in body["system_checks"]}
+    assert {"security.W004", "security.W008", "security.W012", "security.W016"} <= ids
+    assert "django_stability.W001" in ids  # ours are still there
+    with override_settings(**insecure, SILENCED_SYSTEM_CHECKS=["security.W004"]):
+        body = admin_client.get(FULL).json()
+    ids = {message["id"] for message in body["system_checks"]}
+    assert "security.W004" not in ids
+    assert "security.W008" in ids
+
+
+@pytest.mark.django_db
+def test_full_report_drops_the_security_warnings_a_secure_deployment_fixes(
+    admin_client,
+):
+    """With secure cookies, HTTPS redirect and HSTS set, those warnings leave the report."""
+    secure = {
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": True,
+    }
+    with override_settings(**secure):
+        response = admin_client.get(FULL, secure=True)
+    ids = {message["id"] for message in response.json()["system_checks"]}
+    assert (
+        not {"security.W004", "security.W008", "security.W012", "security.W016"} & ids
+    )

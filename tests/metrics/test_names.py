@@ -30,3 +30,24 @@ def test_the_design_metric_names_exist():
         "stability_breaker_calls",
         "stability_breaker_transitions",
     } <= families
+
+
+def test_the_health_metric_names_exist():
+    """The probe metrics carry the exact names the alerts and dashboards query."""
+    families = {family.name for metric in _ours() for family in metric.describe()}
+    assert {
+        "stability_health_check_status",
+        "stability_health_check_duration_seconds",
+    } <= families
+    assert metrics.health_ready.name == "stability_health_ready"
+
+
+def test_the_process_metric_names_exist():
+    """The per-process memory and CPU carry the names the dashboards query."""
+    families = {family.name for metric in _ours() for family in metric.describe()}
+    assert "stability_process_cpu_seconds" in families  # exposed as ..._total
+    assert (
+        metrics.process_resident_memory.name
+        == "stability_process_resident_memory_bytes"
+    )
+    assert metrics.process_memory_limit.name == "stability_process_memory_limit_bytes"
