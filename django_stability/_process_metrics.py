@@ -203,6 +203,11 @@ def _on_request_finished(**kwargs: Any) -> None:
     process_metrics.maybe_refresh()
 
 
-request_finished.connect(
-    _on_request_finished, dispatch_uid="django_stability.process_metrics"
-)
+def connect() -> None:
+    """Refresh from this process's own requests (``AppConfig.ready``; importing connects too)."""
+    request_finished.connect(
+        _on_request_finished, dispatch_uid="django_stability.process_metrics"
+    )
+
+
+connect()

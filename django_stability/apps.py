@@ -9,10 +9,13 @@ class DjangoStabilityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django_stability import checks
+        from django_stability import _process_metrics, checks
         from django_stability.breakers.integrations import _database
 
         checks.register_all()
         # A "database" / "database:<alias>" breaker in STABILITY_BREAKERS is
         # the opt-in: guard those aliases from the first query on.
         _database.install_configured()
+        # Every worker refreshes its memory and CPU gauges from its own requests,
+        # whether or not the project mounts the probes or the metrics view.
+        _process_metrics.connect()
