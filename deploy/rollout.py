@@ -48,6 +48,8 @@ from urllib.parse import unquote, urlsplit
 OK, ROLLED_BACK, USAGE, REFUSED, ROLLBACK_FAILED = 0, 1, 2, 3, 4
 
 _POLL = 0.5  # seconds between readiness requests and process checks
+#: Writes the dump to stdout; the connection comes from PG* variables (DATABASE_URL).
+PG_DUMP = "pg_dump --format=custom --no-password"
 
 
 class Refused(Exception):
@@ -81,13 +83,14 @@ class Config:
     run_dir: str | None = None  # process mode: pid files and logs
     start: list[str] = field(default_factory=list)  # commands mode
     stop: list[str] = field(default_factory=list)  # commands mode
+    after_ready: list[str] = field(default_factory=list)  # e.g. reload the proxy
     ready_timeout: float = 60.0
     stop_timeout: float = 45.0
     command_timeout: float = 600.0
     dependency_wait: float = 60.0
     state_file: str | None = None
     backup_dir: str | None = None
-    backup_command: str = "pg_dump --format=custom --no-password"
+    backup_command: str = PG_DUMP
     database_url: str | None = None
 
     @classmethod
@@ -106,7 +109,7 @@ class Config:
             raise ConfigError("no [[instances]] in the configuration")
         if len({i.name for i in instances}) != len(instances):
             raise ConfigError("instance names must be unique")
-        for key in ("start", "stop"):
+        for key in ("start", "stop", "after_ready"):
             if isinstance(rollout.get(key), str):
                 rollout[key] = [rollout[key]]
         if "dir" in backup:
@@ -142,6 +145,7 @@ class Config:
         for template in [
             self.ready_url, self.ready_command, self.command, self.cwd,
             self.env_file, self.backup_command, *self.start, *self.stop,
+            *self.after_ready,
         ]:  # fmt: skip
             if template:
                 fill(template, **sample)
@@ -263,7 +267,7 @@ class Rollout:
         env = self.env(self.release)
         url = config.database_url or env.get("DATABASE_URL", "")
         pg = postgres_env(url)
-        if pg is None and "{" not in config.backup_command:
+        if pg is None and config.backup_command == PG_DUMP:
             raise Refused(
                 "no PostgreSQL DATABASE_URL to back up (set [backup] database_url, "
                 "or run with --no-backup)"
@@ -280,6 +284,7 @@ class Rollout:
             with partial.open("wb") as out:
                 result = subprocess.run(
                     argv,
+                    cwd=self.cwd(self.release),
                     env={**env, **(pg or {})},
                     stdin=subprocess.DEVNULL,
                     stdout=out,
@@ -443,6 +448,15 @@ class Rollout:
         )
         self.wait_ready(instance, new)
         say(f"{instance.name}: ready on {new}")
+        self.announce(instance, new)
+
+    def announce(self, instance: Instance, release: str) -> None:
+        """Run the after_ready commands; a failure is reported, not rolled back."""
+        for template in self.config.after_ready:
+            argv = fill(template, **self.values(release, instance))
+            result = self.run(argv, release, instance)
+            if result.returncode != 0:
+                say(f"  warning: after_ready command failed (exit {result.returncode})")
 
 
 class NotReady(Exception):
@@ -613,6 +627,7 @@ def execute(rollout: Rollout, state: State, args: argparse.Namespace) -> int:
                 say(f"{instance.name}: wait for readiness of {old}")
                 rollout.wait_ready(instance, old)
                 say(f"{instance.name}: ready on {old}")
+                rollout.announce(instance, old)
             except (NotReady, StopFailed) as again:
                 state.set(instance.name, "unknown")
                 say(
