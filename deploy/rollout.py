@@ -30,6 +30,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -273,15 +274,18 @@ class Rollout:
                 "or run with --no-backup)"
             )
         directory = Path(config.backup_dir)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         name = (pg or {}).get("PGDATABASE", "database")
-        target = directory / f"{name}-{stamp}-before-{self.release}.dump"
+        release = re.sub(r"[^A-Za-z0-9._-]", "_", self.release)  # "feature/x" too
+        target = directory / f"{name}-{stamp}-before-{release}.dump"
         partial = target.with_suffix(".dump.partial")
         argv = fill(config.backup_command, **self.values(self.release))
         say("  $ " + shlex.join(argv) + f" > {target}")
         try:
-            with partial.open("wb") as out:
+            # The dump holds every user's data: readable by its owner only.
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with open(fd, "wb") as out:
                 result = subprocess.run(
                     argv,
                     cwd=self.cwd(self.release),
@@ -400,7 +404,14 @@ class Rollout:
             argv = fill(self.config.ready_command, **values)
             try:
                 result = subprocess.run(
-                    argv, capture_output=True, text=True, timeout=10, check=False
+                    argv,
+                    cwd=self.cwd(release, instance),
+                    env=self.env(release, instance),
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                    check=False,
                 )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return False, str(exc)
@@ -576,12 +587,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         say(f"error: {exc}")
         return USAGE
+    rollout = Rollout(config, args.release, previous)
+    try:
+        # Every release's env_file is read now: a missing one must not surface
+        # halfway, with an instance stopped.
+        for release in {args.release, *previous.values()}:
+            rollout.env(release)
+    except ConfigError as exc:
+        say(f"error: {exc}")
+        return USAGE
     if args.dry_run:
         plan(config, args, previous)
         return OK
     # The instances started here outlive this script on purpose (process mode).
     warnings.filterwarnings("ignore", "subprocess .* is still running", ResourceWarning)
-    rollout = Rollout(config, args.release, previous)
     try:
         return execute(rollout, state, args)
     except ConfigError as exc:

@@ -8,6 +8,7 @@ import os
 import secrets
 import shlex
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -283,6 +284,7 @@ def test_a_good_release_replaces_both_instances_one_at_a_time(site):
         "web2": "v2",
     }
     (dump,) = site.backups.glob("*-before-v2.dump")
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o600  # every user's data
     listing = subprocess.run(
         [str(PG_BIN / "pg_restore"), "--list", str(dump)],
         capture_output=True, text=True, timeout=60, check=False,
@@ -327,6 +329,17 @@ def test_a_failed_backup_stops_the_rollout_before_any_instance(site):
     assert not list(site.backups.iterdir())
     for port in site.ports.values():
         assert _status(port, "/stability/health/ready") == 200
+
+
+def test_a_release_without_its_env_file_is_refused_before_anything_runs(site):
+    """A typo in the release name: exit 2 naming the env file; no check, backup or instance ran."""
+    pids = {name: site.pid(name) for name in site.ports}
+    result = site.rollout("v2-typo")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "env_file of v2-typo" in result.stdout
+    assert "preflight" not in result.stdout
+    assert {name: site.pid(name) for name in site.ports} == pids
+    assert not list(site.backups.iterdir())
 
 
 def test_dry_run_prints_the_plan_and_touches_nothing(site):
