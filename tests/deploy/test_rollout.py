@@ -291,6 +291,28 @@ def test_a_good_release_replaces_both_instances_one_at_a_time(site):
     )  # fmt: skip
     assert listing.returncode == 0, listing.stderr
     assert "notes_note" in listing.stdout
+    # Restored into a database of its own (docs: Backup and restore), it holds the schema.
+    restored = f"{site.database}_restored"
+    admin = services.POSTGRES_URL
+    name = restored.rsplit("/", 1)[1]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        restore = subprocess.run(
+            [str(PG_BIN / "pg_restore"), "--no-owner", "--dbname", restored, str(dump)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert restore.returncode == 0, restore.stderr
+        count = "SELECT count(*) FROM django_migrations"
+        with psycopg.connect(restored) as copy, psycopg.connect(site.database) as live:
+            assert copy.execute(count).fetchone() == live.execute(count).fetchone()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)
+                )
+            )
 
 
 def test_a_release_that_never_gets_ready_is_rolled_back_on_the_first_instance(site):
