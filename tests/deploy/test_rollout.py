@@ -134,7 +134,7 @@ def _server_command() -> str:
     return shlex.join(
         [
             sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT),
-            "--host", "127.0.0.1", "--no-access-log", "--lifespan", "off",
+            "--host", "127.0.0.1", "--no-access-log",
             "--no-proxy-headers",
         ]
     ) + " --port {port}"  # fmt: skip
