@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import stat
@@ -262,3 +263,24 @@ def test_the_rollout_script_explains_itself():
     )
     assert result.returncode == 0, result.stderr
     assert "one at a time" in result.stdout and "1 rolled back" in result.stdout
+
+
+def test_the_documented_rollout_configurations_load(tmp_path, monkeypatch):
+    """The complete TOML examples of docs/deployment.rst are configurations rollout.py accepts."""
+    spec = importlib.util.spec_from_file_location("rollout", DEPLOY / "rollout.py")
+    assert spec is not None and spec.loader is not None
+    rollout = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "rollout", rollout)  # dataclasses look it up
+    spec.loader.exec_module(rollout)
+    docs = _read(ROOT / "docs" / "deployment.rst")
+    blocks = re.findall(r"\.\. code-block:: toml\n\n((?:   .*\n|\n)+)", docs)
+    complete = [block for block in blocks if "[[instances]]" in block]
+    assert len(complete) >= 2  # processes on a host, and compose
+    modes = set()
+    for number, block in enumerate(complete):
+        path = tmp_path / f"rollout{number}.toml"
+        path.write_text("\n".join(line[3:] for line in block.splitlines()))
+        config = rollout.Config.load(path)
+        modes.add(config.mode)
+        assert len(config.instances) == 2
+    assert modes == {"process", "commands"}
