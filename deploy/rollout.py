@@ -337,7 +337,11 @@ class Rollout:
             except OSError as exc:
                 raise NotReady(f"cannot start: {exc}") from None
         self.children[process.pid] = process
-        (run_dir / f"{instance.name}.pid").write_text(f"{process.pid}\n")
+        # The start time too: after a reboot the pid may belong to another program.
+        started = start_time(process.pid)
+        (run_dir / f"{instance.name}.pid").write_text(
+            f"{process.pid} {started}\n" if started else f"{process.pid}\n"
+        )
 
     def stop(self, instance: Instance, release: str) -> None:
         config = self.config
@@ -353,9 +357,14 @@ class Rollout:
         assert config.run_dir is not None
         pid_file = Path(config.run_dir) / f"{instance.name}.pid"
         try:
-            pid = int(pid_file.read_text().strip())
+            number, _, started = pid_file.read_text().strip().partition(" ")
+            pid = int(number)
         except (OSError, ValueError):
             say(f"  {instance.name}: no pid file, nothing to stop")
+            return
+        if started and start_time(pid) != started:
+            say(f"  {instance.name}: pid {pid} is another process now; nothing to stop")
+            pid_file.unlink(missing_ok=True)
             return
         if not self.alive(pid):
             say(f"  {instance.name}: pid {pid} is not running")
@@ -440,7 +449,7 @@ class Rollout:
             if ready:
                 return
             if config.mode == "process":
-                pid = int(pid_file.read_text().strip())
+                pid = int(pid_file.read_text().split()[0])
                 if not self.alive(pid):
                     raise NotReady(f"the process exited; last readiness answer: {last}")
             if time.monotonic() >= deadline:
@@ -493,6 +502,14 @@ def postgres_env(url: str) -> dict[str, str] | None:
         if value:
             env[name] = unquote(str(value))
     return env
+
+
+def start_time(pid: int) -> str | None:
+    """When ``pid`` started, in clock ticks since boot (Linux); None elsewhere."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
 
 
 class State:

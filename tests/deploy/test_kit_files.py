@@ -265,13 +265,19 @@ def test_the_rollout_script_explains_itself():
     assert "one at a time" in result.stdout and "1 rolled back" in result.stdout
 
 
-def test_the_documented_rollout_configurations_load(tmp_path, monkeypatch):
-    """The complete TOML examples of docs/deployment.rst are configurations rollout.py accepts."""
+@pytest.fixture
+def rollout(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """deploy/rollout.py as a module (it is a script, not a package)."""
     spec = importlib.util.spec_from_file_location("rollout", DEPLOY / "rollout.py")
     assert spec is not None and spec.loader is not None
-    rollout = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "rollout", rollout)  # dataclasses look it up
-    spec.loader.exec_module(rollout)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "rollout", module)  # dataclasses look it up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_documented_rollout_configurations_load(tmp_path, rollout):
+    """The complete TOML examples of docs/deployment.rst are configurations rollout.py accepts."""
     docs = _read(ROOT / "docs" / "deployment.rst")
     blocks = re.findall(r"\.\. code-block:: toml\n\n((?:   .*\n|\n)+)", docs)
     complete = [block for block in blocks if "[[instances]]" in block]
@@ -284,3 +290,28 @@ def test_the_documented_rollout_configurations_load(tmp_path, monkeypatch):
         modes.add(config.mode)
         assert len(config.instances) == 2
     assert modes == {"process", "commands"}
+
+
+def test_a_stale_pid_file_never_gets_another_program_killed(tmp_path, rollout):
+    """A pid file whose pid now belongs to another process (its start time differs) is skipped, not signalled."""
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        (tmp_path / "web1.pid").write_text(
+            f"{other.pid} 1\n"
+        )  # started at tick 1: not it
+        config = rollout.Config(
+            mode="process",
+            instances=[rollout.Instance("web1", 8001)],
+            manage="python manage.py",
+            ready_url="http://127.0.0.1:{port}/",
+            command="server --port {port}",
+            run_dir=str(tmp_path),
+        )
+        rollout.Rollout(config, "v2", {"web1": "v1"}).stop(config.instances[0], "v1")
+        assert other.poll() is None
+        assert not (tmp_path / "web1.pid").exists()
+    finally:
+        other.stdin.close()  # type: ignore[union-attr]
+        other.wait(timeout=TIMEOUT)

@@ -109,7 +109,7 @@ class Site:
         return env
 
     def pid(self, instance: str) -> int:
-        return int((self.run_dir / f"{instance}.pid").read_text())
+        return int((self.run_dir / f"{instance}.pid").read_text().split()[0])
 
     def rollout(self, release: str, *extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -223,7 +223,7 @@ command = {json.dumps(pg_dump)}
         # Whatever runs now on the instances (started here or by rollout.py) stops.
         pids = {process.pid for process in started}
         for pid_file in site.run_dir.glob("*.pid"):
-            pids.add(int(pid_file.read_text()))
+            pids.add(int(pid_file.read_text().split()[0]))
         for pid in pids:
             if _alive(pid):
                 os.kill(pid, signal.SIGTERM)
