@@ -48,7 +48,8 @@ def test_compose_app_runs_several_asgi_workers_on_postgres_and_redis():
     assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     # The liveness check is Python: the image has no curl.
     assert "urllib.request" in " ".join(app["healthcheck"]["test"])
-    assert "/stability/health/live" in " ".join(app["healthcheck"]["test"])
+    # Readiness: nginx's depends_on waits for a ready app (tests/deploy/test_kit_files.py).
+    assert "/stability/health/ready" in " ".join(app["healthcheck"]["test"])
 
 
 def test_compose_purges_drafts_in_a_loop():
