@@ -159,11 +159,11 @@ class Instance:
 class Nginx:
     """nginx with deploy/nginx.conf, listening on a loopback port, in front of the instances."""
 
-    def __init__(self, directory: Path, instances: list[Instance]) -> None:
+    def __init__(self, directory: Path, ports: list[int]) -> None:
         self.directory = directory
         self.port = free_port()
         upstream = "".join(
-            f"server 127.0.0.1:{i.port} max_fails=0;\n        " for i in instances
+            f"server 127.0.0.1:{port} max_fails=0;\n        " for port in ports
         )
         text = (DEPLOY / "nginx.conf").read_text()
         replacements = [
