@@ -34,7 +34,7 @@ soak: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy django_stability tests benchmarks example_project
+	$(BIN)/mypy django_stability tests benchmarks example_project deploy/rollout.py
 
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -b html -q docs docs/_build/html
