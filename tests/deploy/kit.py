@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -254,3 +255,33 @@ def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
         f"manage.py {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     )
     return done.stdout
+
+
+@dataclass
+class Load:
+    """Steady GETs through nginx from a few threads, until stopped (bounded in count and time)."""
+
+    base: str
+    paths: tuple[str, ...]
+    stop: threading.Event = field(default_factory=threading.Event)
+    answered: int = 0
+    failures: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 300
+        n = 0
+        while not self.stop.is_set() and time.monotonic() < deadline and n < 20_000:
+            path = self.paths[n % len(self.paths)]
+            n += 1
+            try:
+                status = get(self.base + path, timeout=30)[0]
+            except OSError as error:
+                failure = f"{path}: {error!r}"
+            else:
+                failure = f"{path}: {status}" if status >= 400 else ""
+            with self.lock:
+                self.answered += 1
+                if failure:
+                    self.failures.append(failure)
+            time.sleep(0.05)  # 4 threads: well under the kit's RATELIMIT (100/s)
