@@ -3,8 +3,9 @@
 Every answer carries the header: responses through ``CorrelationIdMiddleware``
 and ``CacheHeadersMiddleware`` (:func:`set_version_header`), and the answers
 made in front of Django (the health probes of ``with_health_probes()``, the
-event stream, the realtime handshake and outage guard), which take it from
-:func:`django_stability.correlation.response_header_items`.
+event stream, the realtime handshake and outage guard), through
+:func:`django_stability.correlation.response_header_items`. Both take the
+header from :func:`version_header`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from django.http.response import HttpResponseBase
 
 from django_stability.conf import cached_on_settings, conf
 
-__all__ = ["VERSION_HEADER", "app_version", "header_value", "set_version_header"]
+__all__ = [
+    "VERSION_HEADER",
+    "app_version",
+    "header_value",
+    "set_version_header",
+    "version_header",
+]
 
 VERSION_HEADER = "X-App-Version"
 
@@ -43,6 +50,11 @@ def app_version() -> str:
     return header_value(conf.app_version, "STABILITY_APP_VERSION")
 
 
+def version_header(version: str | None = None) -> tuple[str, str]:
+    """``("X-App-Version", version)``, the configured version when ``version`` is ``None``."""
+    return VERSION_HEADER, version or app_version()
+
+
 def set_version_header(
     response: HttpResponseBase, version: str | None = None, *, replace: bool
 ) -> None:
@@ -53,4 +65,5 @@ def set_version_header(
     through it, and keeps a value set further in.
     """
     if replace or VERSION_HEADER not in response:
-        response[VERSION_HEADER] = version or app_version()
+        name, value = version_header(version)
+        response[name] = value

@@ -26,7 +26,7 @@ from typing import Any, TypeGuard
 
 from django.core.exceptions import ImproperlyConfigured
 
-from django_stability.app_version import VERSION_HEADER, app_version
+from django_stability.app_version import version_header
 from django_stability.conf import cached_on_settings, conf
 
 __all__ = [
@@ -177,7 +177,7 @@ def response_header_items(cid: str) -> list[tuple[str, str]]:
     """``(name, value)`` of the headers every answer carries: ``cid`` under each name, and the version."""
     return [
         *((name, cid) for name, _ in correlation_pairs()),
-        (VERSION_HEADER, app_version()),
+        version_header(),
     ]
 
 
