@@ -7,6 +7,11 @@ wherever it goes: sync views, async views, and functions run through
 by hand with :mod:`threading` do not inherit it; pass the ID explicitly or use
 :func:`contextvars.copy_context`.
 
+This module is also the one reader of ``STABILITY_CORRELATION_HEADERS``: the
+names an ID is read from and echoed under, by ``CorrelationIdMiddleware``, by
+the answers made in front of Django (health probes, event stream, realtime
+handshake) and by :func:`outgoing_headers`.
+
 .. versionadded:: 0.1
 """
 
@@ -14,10 +19,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
+from typing import Any, TypeGuard
 
+from django.core.exceptions import ImproperlyConfigured
+
+from django_stability.app_version import version_header
 from django_stability.conf import cached_on_settings, conf
 
 __all__ = [
@@ -34,6 +43,11 @@ MAX_LENGTH = 128
 
 # ASCII only on purpose: IDs end up in headers, log lines and terminals.
 _VALID = re.compile(rf"[A-Za-z0-9._:\-]{{1,{MAX_LENGTH}}}").fullmatch
+
+#: RFC 9110 ``token``: the grammar of a header name (Cache-Control directive
+#: names follow it too; ``checks`` builds its Cache-Control parser on it).
+TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_TOKEN = re.compile(TOKEN).fullmatch
 
 _correlation_id: ContextVar[str | None] = ContextVar(
     "django_stability.correlation_id", default=None
@@ -122,10 +136,57 @@ def correlation_scope(value: str | None = None) -> Iterator[str]:
         _correlation_id.reset(token)
 
 
+def is_header_name(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a str that is a valid HTTP header name (an RFC 9110 token)."""
+    return isinstance(value, str) and _TOKEN(value) is not None
+
+
+def header_pairs(names: Sequence[object]) -> tuple[tuple[str, str], ...]:
+    """``(header name, request.META key)`` for each name.
+
+    Raises:
+        ImproperlyConfigured: a name is not a valid HTTP header name.
+    """
+    pairs = []
+    for name in names:
+        if not is_header_name(name):
+            raise ImproperlyConfigured(f"invalid correlation header name {name!r}")
+        pairs.append((name, "HTTP_" + name.upper().replace("-", "_")))
+    return tuple(pairs)
+
+
 @cached_on_settings
-def _header_names() -> tuple[str, ...]:
-    """``STABILITY_CORRELATION_HEADERS`` as a tuple (cached until settings change)."""
-    return tuple(conf.correlation_headers)
+def correlation_pairs() -> tuple[tuple[str, str], ...]:
+    """:func:`header_pairs` of ``STABILITY_CORRELATION_HEADERS`` (cached until settings change)."""
+    return header_pairs(conf.correlation_headers)
+
+
+def scope_correlation_id(scope: Mapping[str, Any]) -> str:
+    """The first valid ID among the configured headers of an ASGI scope, or a new one."""
+    received: dict[bytes, bytes] = dict(scope.get("headers", ()))
+    for name, _ in correlation_pairs():
+        value = received.get(name.lower().encode("latin-1"))
+        if value is not None:
+            text = value.decode("latin-1")
+            if is_valid_correlation_id(text):
+                return text
+    return new_correlation_id()
+
+
+def response_header_items(cid: str) -> list[tuple[str, str]]:
+    """``(name, value)`` of the headers every answer carries: ``cid`` under each name, and the version."""
+    return [
+        *((name, cid) for name, _ in correlation_pairs()),
+        version_header(),
+    ]
+
+
+def asgi_headers(cid: str) -> list[tuple[bytes, bytes]]:
+    """The same headers as ASGI ``(bytes, bytes)`` pairs, for an answer made in front of Django."""
+    return [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in response_header_items(cid)
+    ]
 
 
 def outgoing_headers() -> dict[str, str]:
@@ -142,4 +203,4 @@ def outgoing_headers() -> dict[str, str]:
     cid = _correlation_id.get()
     if cid is None:
         return {}
-    return dict.fromkeys(_header_names(), cid)
+    return {name: cid for name, _ in correlation_pairs()}

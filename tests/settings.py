@@ -8,6 +8,7 @@ suite; tests that depend on PostgreSQL itself are marked ``postgres``.
 from __future__ import annotations
 
 import os
+import tempfile
 from urllib.parse import urlsplit
 
 from tests import services
@@ -77,8 +78,23 @@ if services.postgres_up():
         }
     }
 else:
+    # A file, not SQLite's in-memory test database: Django ignores close() on
+    # an in-memory one, so a connection a test opened in asgiref's shared thread
+    # (ASGI requests, sync_to_async) would outlive the test, and the next test
+    # that reaches close_old_connections() there (every Channels consumer does)
+    # would fail on pytest-django's database blocker. With PostgreSQL it closes.
     DATABASES = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": ":memory:",
+            "TEST": {
+                "NAME": os.path.join(
+                    tempfile.gettempdir(),
+                    os.environ.get("STABILITY_TEST_DB_NAME", "test_django_stability")
+                    + ".sqlite3",
+                )
+            },
+        }
     }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -145,6 +145,16 @@ def test_outgoing_headers() -> None:
         assert list(outgoing_headers()) == list(HEADERS)
 
 
+@override_settings(STABILITY_CORRELATION_HEADERS=["X-Trace", "Bad Name"])
+def test_outgoing_headers_refuse_a_malformed_header_name() -> None:
+    """A header name the middleware would refuse at startup is refused for outgoing calls too."""
+    with (
+        correlation_scope("abc-123"),
+        pytest.raises(ImproperlyConfigured, match="Bad Name"),
+    ):
+        outgoing_headers()
+
+
 async def test_id_flows_into_sync_to_async() -> None:
     """Sync code run with sync_to_async (in another thread) sees the caller's ID."""
     with correlation_scope("from-async"):

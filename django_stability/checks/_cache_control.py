@@ -5,21 +5,18 @@ from __future__ import annotations
 import re
 
 from django_stability.checks._base import show
+from django_stability.correlation import TOKEN
 
 __all__ = [
     "DIGITS",
-    "HEADER_NAME",
     "RESPONSE_DIRECTIVES",
     "directive_problem",
     "parse_cache_control",
 ]
 
-# RFC 9110 token: header names and Cache-Control directive names.
-_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-HEADER_NAME = re.compile(_TOKEN)
 _QUOTED = r'"(?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*"'
 _DIRECTIVE = re.compile(
-    rf"[ \t]*(?P<name>{_TOKEN})(?:=(?P<arg>{_TOKEN}|{_QUOTED}))?[ \t]*(?P<end>,|\Z)"
+    rf"[ \t]*(?P<name>{TOKEN})(?:=(?P<arg>{TOKEN}|{_QUOTED}))?[ \t]*(?P<end>,|\Z)"
 )
 DIGITS = re.compile(r"[0-9]+")
 

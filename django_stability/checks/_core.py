@@ -25,13 +25,13 @@ from django_stability.checks._base import (
 )
 from django_stability.checks._cache_control import (
     DIGITS,
-    HEADER_NAME,
     RESPONSE_DIRECTIVES,
     directive_problem,
     parse_cache_control,
 )
 from django_stability.checks._codes import Codes
 from django_stability.conf import Settings, conf
+from django_stability.correlation import is_header_name
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 
@@ -114,7 +114,7 @@ def check_correlation_headers(**kwargs: Any) -> list[CheckMessage]:
     messages, seen = [], set()
     for index, header in enumerate(value):
         where = f"{name}[{index}]"
-        if not isinstance(header, str) or not HEADER_NAME.fullmatch(header):
+        if not is_header_name(header):
             problem = f"is not a valid HTTP header name: {kind(header)}"
             messages.append(
                 Codes.CORRELATION_HEADER_NAME.msg(name, where=where, problem=problem)

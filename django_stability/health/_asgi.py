@@ -27,9 +27,9 @@ from typing import Any
 from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 
-from django_stability._headers import response_header_items, scope_correlation_id
 from django_stability._process_metrics import process_metrics
 from django_stability.conf import on_setting_changed
+from django_stability.correlation import response_header_items, scope_correlation_id
 
 __all__ = ["with_health_probes"]
 

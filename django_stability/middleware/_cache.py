@@ -31,8 +31,8 @@ from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe
 
-from django_stability import _headers
-from django_stability._headers import header_value
+from django_stability.app_version import app_version as configured_version
+from django_stability.app_version import header_value, set_version_header
 from django_stability.conf import cached_on_settings, conf
 
 __all__ = ["CacheHeadersMiddleware"]
@@ -135,7 +135,7 @@ class CacheHeadersMiddleware:
         )
         # Validate the settings at startup rather than on the first request.
         _setting_policies()
-        _headers.app_version()
+        configured_version()
 
     def __call__(
         self, request: HttpRequest
@@ -165,7 +165,7 @@ class CacheHeadersMiddleware:
             and not response.streaming
         ):
             response = _conditional(request, cast(HttpResponse, response))
-        response[_headers.VERSION_HEADER] = self._version or _headers.app_version()
+        set_version_header(response, self._version, replace=True)
         return response
 
 

@@ -9,13 +9,10 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase, StreamingHttpResponse
 
-from django_stability._headers import (
-    VERSION_HEADER,
-    app_version,
+from django_stability.app_version import set_version_header
+from django_stability.correlation import (
     correlation_pairs,
     header_pairs,
-)
-from django_stability.correlation import (
     is_valid_correlation_id,
     new_correlation_id,
     request_path,
@@ -179,8 +176,7 @@ class CorrelationIdMiddleware:
         pairs = self._header_pairs()
         for name, _ in pairs:
             response[name] = cid
-        if VERSION_HEADER not in response:
-            response[VERSION_HEADER] = app_version()
+        set_version_header(response, replace=False)
         exposed = response.get(_EXPOSE)
         if exposed is not None and exposed.strip() != "*":
             known = {item.strip().lower() for item in exposed.split(",")}

@@ -23,8 +23,11 @@ from typing import Any, Final
 
 import structlog
 
-from django_stability._headers import asgi_headers, scope_correlation_id
-from django_stability.correlation import correlation_scope
+from django_stability.correlation import (
+    asgi_headers,
+    correlation_scope,
+    scope_correlation_id,
+)
 from django_stability.errors import Problem, problem_for_exception
 from django_stability.errors._database import (
     DATABASE_RETRY_AFTER,

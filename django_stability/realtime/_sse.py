@@ -13,7 +13,8 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 
 from django_stability import metrics
-from django_stability._headers import app_version, asgi_headers
+from django_stability.app_version import app_version
+from django_stability.correlation import asgi_headers
 from django_stability.realtime._session import HTTP_STATUS, Refusal
 from django_stability.realtime._subscriber import Subscriber, bind_context, header
 

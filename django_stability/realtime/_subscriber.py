@@ -17,9 +17,8 @@ from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 
 from django_stability import metrics
-from django_stability._headers import scope_correlation_id
 from django_stability.conf import conf
-from django_stability.correlation import set_correlation_id
+from django_stability.correlation import scope_correlation_id, set_correlation_id
 from django_stability.realtime import _policy, _session, _shutdown
 from django_stability.realtime._log import Replay
 from django_stability.realtime._session import Session

@@ -10,7 +10,8 @@ import structlog
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from django_stability import metrics
-from django_stability._headers import app_version, asgi_headers
+from django_stability.app_version import app_version
+from django_stability.correlation import asgi_headers
 from django_stability.realtime import _session
 from django_stability.realtime._session import Heartbeat, Refusal
 from django_stability.realtime._subscriber import Subscriber, bind_context

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from django_stability.conf import conf
+from django_stability.app_version import app_version
 from django_stability.errors import problem_response
 
 __all__ = ["version"]
@@ -26,6 +26,6 @@ def version(request: HttpRequest) -> HttpResponse:
     """
     if request.method not in _SAFE:
         return problem_response(405, headers={"Allow": ", ".join(_SAFE)})
-    response = JsonResponse({"version": conf.app_version})
+    response = JsonResponse({"version": app_version()})
     response["Cache-Control"] = "no-cache"
     return response

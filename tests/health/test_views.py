@@ -327,6 +327,14 @@ async def test_full_report_for_staff_but_not_other_users(mode):
         await sync_to_async(connections.close_all)()
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_a_connection_opened_in_asgirefs_shared_thread_closes():
+    """The close above takes effect on every test database, so no connection outlives its test."""
+    await User.objects.acount()  # the async ORM runs in asgiref's shared thread
+    await sync_to_async(connections.close_all)()
+    assert await sync_to_async(lambda: connections["default"].connection)() is None
+
+
 @pytest.mark.django_db
 def test_full_report_lists_djangos_deployment_security_checks(admin_client):
     """Insecure deployment settings show as Django's security.W0xx ids; silenced ones do not."""
