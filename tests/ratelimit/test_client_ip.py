@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory, override_settings
 
-from django_stability._client_ip import client_ip, parse_address, trusted_networks
+from django_stability.ratelimit._client_ip import (
+    client_ip,
+    parse_address,
+    trusted_networks,
+)
 
 PROXIES = ["10.0.0.0/8", "2001:db8:ffff::/48"]
 
