@@ -22,15 +22,6 @@ from django_stability.conf import Settings, conf
 from django_stability.ratelimit._client_ip import proxy_network
 from django_stability.ratelimit._settings import BOOL, Exempt, exempt_problems
 
-__all__ = [
-    "NEVER_LIMITED",
-    "check_ratelimit",
-    "check_ratelimit_exempt",
-    "check_ratelimit_exempts_probes",
-    "check_ratelimit_fail_open",
-    "check_trusted_proxies",
-]
-
 
 @check(Tags.security)
 def check_ratelimit(**kwargs: Any) -> list[CheckMessage]:

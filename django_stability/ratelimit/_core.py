@@ -30,16 +30,6 @@ from typing import Final
 from django_stability.ratelimit._rates import Rate
 from django_stability.state import Engine
 
-__all__ = [
-    "Usage",
-    "ahit",
-    "counter_key",
-    "hit",
-    "ip_value",
-    "over_limit_until",
-    "wall_clock",
-]
-
 
 @dataclass(frozen=True, slots=True)
 class Usage:

@@ -25,8 +25,6 @@ from django_stability.ratelimit._responses import refusal, with_headers
 from django_stability.ratelimit._settings import fail_open_setting
 from django_stability.state import get_engine
 
-__all__ = ["ALL", "UNSAFE", "ratelimit"]
-
 #: Every method (django-ratelimit's ``ALL``).
 ALL: tuple[None] = (None,)
 #: The methods that change state (django-ratelimit's ``UNSAFE``).

@@ -32,8 +32,6 @@ from django_stability.ratelimit._settings import (
 )
 from django_stability.state import get_engine
 
-__all__ = ["GLOBAL_GROUP", "RateLimitMiddleware"]
-
 # Any: Django passes a sync or an async callable, told apart at runtime by async_mode.
 GetResponse = Callable[[HttpRequest], Any]
 

@@ -24,14 +24,6 @@ from django_stability.ratelimit._core import Usage
 from django_stability.ratelimit._rates import Rate
 from django_stability.state import Engine
 
-__all__ = [
-    "degraded_response",
-    "limited_response",
-    "refusal",
-    "usage_headers",
-    "with_headers",
-]
-
 _log = get_logger("django_stability.ratelimit")
 
 #: Seconds between two "counting locally" log lines of one process during an outage.

@@ -19,18 +19,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django_stability.conf import Settings, cached_on_settings, conf
 from django_stability.ratelimit._rates import Rate, parse_rate
 
-__all__ = [
-    "Exempt",
-    "Problem",
-    "exempt_problems",
-    "exempt_setting",
-    "fail_open_setting",
-    "global_rate_setting",
-    "parse_exempt",
-    "parse_fail_open",
-    "parse_global_rate",
-]
-
 #: What a prefix list and each of its items must be, as the messages say it.
 PREFIX_LIST: Final = "must be a list of path prefixes"
 PREFIX: Final = "must be a path prefix starting with '/'"
