@@ -12,6 +12,10 @@ class DjangoStabilityConfig(AppConfig):
         from django_stability import _process_metrics, checks
         from django_stability.breakers.integrations import _database
 
+        # The rate-limit package keeps the checks of its settings; importing
+        # them adds them to the registry that register_all() hands to Django.
+        from django_stability.ratelimit import _checks  # noqa: F401
+
         checks.register_all()
         # A "database" / "database:<alias>" breaker in STABILITY_BREAKERS is
         # the opt-in: guard those aliases from the first query on.

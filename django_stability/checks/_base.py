@@ -19,7 +19,7 @@ from typing import Any
 from django.core.checks import CheckMessage
 from django.utils.module_loading import import_string
 
-from django_stability._rates import parse_rate
+from django_stability.ratelimit._rates import parse_rate
 
 __all__ = [
     "CHECKS",

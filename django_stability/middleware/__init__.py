@@ -12,7 +12,7 @@ from django_stability.middleware._access_log import AccessLogMiddleware
 from django_stability.middleware._cache import CacheHeadersMiddleware
 from django_stability.middleware._correlation import CorrelationIdMiddleware
 from django_stability.middleware._problem import ProblemDetailsMiddleware
-from django_stability.middleware._ratelimit import RateLimitMiddleware
+from django_stability.ratelimit._middleware import RateLimitMiddleware
 
 __all__ = [
     "AccessLogMiddleware",

@@ -15,7 +15,6 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase, StreamingHttpResponse
 
 from django_stability import metrics
-from django_stability._client_ip import client_ip
 from django_stability.correlation import get_correlation_id
 from django_stability.logging import (
     bind_request,
@@ -24,6 +23,7 @@ from django_stability.logging import (
     unbind_request,
 )
 from django_stability.middleware._route import readable_route
+from django_stability.ratelimit._client_ip import client_ip
 
 _log = get_logger("django_stability.access")
 

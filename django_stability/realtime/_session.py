@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from django_stability._rates import parse_rate
 from django_stability.conf import conf
+from django_stability.ratelimit._rates import parse_rate
 from django_stability.realtime._hub import Local, hub_for
 from django_stability.realtime._log import (
     READ,

@@ -16,11 +16,11 @@ from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
 from django_stability import metrics as _metrics  # noqa: F401 - creates the stability_* metrics
-from django_stability._client_ip import client_ip, parse_address
 from django_stability._process_metrics import process_metrics
 from django_stability.conf import conf
 from django_stability.errors import problem_response
 from django_stability.health import record_pool_metrics
+from django_stability.ratelimit._client_ip import client_ip, parse_address
 from django_stability.views._auth import Token, token_check, token_throttled
 
 __all__ = ["metrics"]

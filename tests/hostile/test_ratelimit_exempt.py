@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from django_stability._ratelimit_core import Exempt
+from django_stability.ratelimit._settings import Exempt
 from tests.hostile.servers import example_project, request
 
 

@@ -8,7 +8,7 @@ from django.test import RequestFactory, override_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_stability._client_ip import client_ip, parse_address
+from django_stability.ratelimit._client_ip import client_ip, parse_address
 from tests.properties import PROPERTY
 
 PROXIES = ["10.0.0.0/8", "2001:db8:ffff::/48"]

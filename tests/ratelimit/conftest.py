@@ -9,7 +9,7 @@ import redis
 from django.test import override_settings
 from prometheus_client import REGISTRY
 
-from django_stability._ratelimit_core import ip_value
+from django_stability.ratelimit._core import ip_value
 from django_stability.state import get_engine
 from tests import services
 from tests.ratelimit import support

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory, override_settings
 
-from django_stability._client_ip import client_ip, parse_address, trusted_networks
+from django_stability.ratelimit._client_ip import (
+    client_ip,
+    parse_address,
+    trusted_networks,
+)
+from tests.test_checks import check_error_codes
 
 PROXIES = ["10.0.0.0/8", "2001:db8:ffff::/48"]
 
@@ -101,6 +106,17 @@ def test_invalid_proxy_entries_are_skipped() -> None:
     """Malformed STABILITY_TRUSTED_PROXIES entries are ignored (the system check reports them)."""
     assert [str(n) for n in trusted_networks()] == ["10.0.0.0/8"]
     assert _ip("10.1.1.1", "203.0.113.5") == "203.0.113.5"
+
+
+@pytest.mark.parametrize(
+    "entry", ["10.0.0.1/8", " 10.0.0.0/8", "proxy.internal", 167772160]
+)
+def test_an_entry_the_check_rejects_is_not_trusted(entry: object) -> None:
+    """What E011 reports (host bits set, spaces, a name, a number) trusts nobody: X-Forwarded-For is ignored."""
+    with override_settings(STABILITY_TRUSTED_PROXIES=[entry]):
+        check_error_codes(["E011"])
+        assert trusted_networks() == ()
+        assert _ip("10.1.1.1", "203.0.113.5") == "10.1.1.1"
 
 
 def test_networks_refresh_when_settings_change() -> None:

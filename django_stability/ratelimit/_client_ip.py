@@ -29,9 +29,22 @@ _Address = IPv4Address | IPv6Address
 _Network = IPv4Network | IPv6Network
 
 
+def proxy_network(entry: object) -> _Network:
+    """One ``STABILITY_TRUSTED_PROXIES`` entry: an IP address or a CIDR network.
+
+    Raises:
+        TypeError: ``entry`` is not a string.
+        ValueError: it is neither an address nor a network (host bits set
+            included: ``10.0.0.1/8`` is most likely a typo, not ``10.0.0.0/8``).
+    """
+    if not isinstance(entry, str):
+        raise TypeError(f"must be an IP address or network string, not {entry!r}")
+    return ipaddress.ip_network(entry)
+
+
 @cached_on_settings
 def trusted_networks() -> tuple[_Network, ...]:
-    """``STABILITY_TRUSTED_PROXIES`` parsed; entries that are not CIDRs are skipped.
+    """``STABILITY_TRUSTED_PROXIES`` parsed; entries :func:`proxy_network` rejects are skipped.
 
     A malformed entry is reported at startup by the system checks; here it is
     ignored rather than turned into a 500 for every request.
@@ -39,8 +52,8 @@ def trusted_networks() -> tuple[_Network, ...]:
     networks = []
     for entry in conf.trusted_proxies:
         try:
-            networks.append(ipaddress.ip_network(str(entry).strip(), strict=False))
-        except ValueError:
+            networks.append(proxy_network(entry))
+        except (TypeError, ValueError):
             continue
     return tuple(networks)
 

@@ -6,27 +6,31 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
-from django_stability._client_ip import client_ip
-from django_stability._ratelimit_core import (
-    Exempt,
+from django_stability.conf import cached_on_settings
+from django_stability.ratelimit._client_ip import client_ip
+from django_stability.ratelimit._core import (
     Usage,
     ahit,
     counter_key,
     hit,
     ip_value,
-    refusal,
-    usage_headers,
     wall_clock,
 )
-from django_stability._rates import Rate, parse_rate
-from django_stability.conf import cached_on_settings, conf
+from django_stability.ratelimit._rates import Rate
+from django_stability.ratelimit._responses import refusal, with_headers
+from django_stability.ratelimit._settings import (
+    Exempt,
+    exempt_setting,
+    fail_open_setting,
+    global_rate_setting,
+    parse_exempt,
+    parse_fail_open,
+    parse_global_rate,
+)
 from django_stability.state import get_engine
-
-__all__ = ["GLOBAL_GROUP", "RateLimitMiddleware"]
 
 # Any: Django passes a sync or an async callable, told apart at runtime by async_mode.
 GetResponse = Callable[[HttpRequest], Any]
@@ -41,38 +45,10 @@ class _Policy(NamedTuple):
     fail_open: bool
 
 
-def _rate(value: object, what: str) -> Rate | None:
-    if value is None:
-        return None
-    try:
-        return parse_rate(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise ImproperlyConfigured(f"{what}: {exc}") from None
-
-
-def _exempt(value: object, what: str) -> Exempt:
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ImproperlyConfigured(f"{what} must be a list of path prefixes.")
-    if not all(isinstance(p, str) and p.startswith("/") for p in value):
-        raise ImproperlyConfigured(
-            f"{what}: each prefix must be a str starting with '/', not {value!r}."
-        )
-    return Exempt(tuple(value))
-
-
-def _fail_open(value: object, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise ImproperlyConfigured(f"{what} must be True or False, not {value!r}.")
-    return value
-
-
 @cached_on_settings
 def _setting_policy() -> _Policy:
-    return _Policy(
-        _rate(conf.ratelimit, "STABILITY_RATELIMIT"),
-        _exempt(conf.ratelimit_exempt, "STABILITY_RATELIMIT_EXEMPT"),
-        _fail_open(conf.ratelimit_fail_open, "STABILITY_RATELIMIT_FAIL_OPEN"),
-    )
+    # One memoised lookup per request rather than three.
+    return _Policy(global_rate_setting(), exempt_setting(), fail_open_setting())
 
 
 class _Todo(NamedTuple):
@@ -136,11 +112,11 @@ class RateLimitMiddleware:
         self._policy: _Policy | None = None
         if rate is not _UNSET or exempt is not None or fail_open is not None:
             self._policy = _Policy(
-                setting.rate if rate is _UNSET else _rate(rate, "rate"),
-                setting.exempt if exempt is None else _exempt(exempt, "exempt"),
+                setting.rate if rate is _UNSET else parse_global_rate(rate, "rate"),
+                setting.exempt if exempt is None else parse_exempt(exempt, "exempt"),
                 setting.fail_open
                 if fail_open is None
-                else _fail_open(fail_open, "fail_open"),
+                else parse_fail_open(fail_open, "fail_open"),
             )
 
     def __call__(self, request: HttpRequest) -> Any:
@@ -150,14 +126,14 @@ class RateLimitMiddleware:
             return self.get_response(request)
         usage = hit(get_engine(), todo.rate, todo.key, self.clock())
         refused = self._refusal(todo, usage)
-        return refused or _with_headers(self.get_response(request), usage)
+        return refused or with_headers(self.get_response(request), usage)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         if (todo := self._before(request)) is None:
             return await self.get_response(request)  # type: ignore[no-any-return]
         usage = await ahit(get_engine(), todo.rate, todo.key, self.clock())
         refused = self._refusal(todo, usage)
-        return refused or _with_headers(await self.get_response(request), usage)
+        return refused or with_headers(await self.get_response(request), usage)
 
     def _before(self, request: HttpRequest) -> _Todo | None:
         """What to count for ``request``; ``None`` when it is not limited."""
@@ -171,9 +147,3 @@ class RateLimitMiddleware:
         return refusal(
             get_engine(), usage, todo.rate, GLOBAL_GROUP, fail_open=todo.fail_open
         )
-
-
-def _with_headers(response: HttpResponseBase, usage: Usage) -> HttpResponseBase:
-    for name, value in usage_headers(usage).items():
-        response.headers.setdefault(name, value)
-    return response

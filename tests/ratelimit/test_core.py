@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import redis
 
-from django_stability import _ratelimit_core
-from django_stability._ratelimit_core import MAX_REMEMBERED, _OverLimit, ip_value
+from django_stability.ratelimit import _core
+from django_stability.ratelimit._core import MAX_REMEMBERED, _OverLimit, ip_value
 from tests import services
 from tests.fixtures.redis_server import free_port
 from tests.http_modes import MODES
@@ -87,17 +87,17 @@ def test_the_memory_of_refusals_is_bounded() -> None:
 
 def test_a_degraded_count_is_not_remembered() -> None:
     """A process-local count while Redis is unreachable decides nothing for later: it is never cached."""
-    from django_stability._rates import parse_rate
+    from django_stability.ratelimit._rates import parse_rate
     from django_stability.state import Engine
 
     # Nothing listens on this port: every call is refused, the engine degrades.
     engine = Engine(f"redis://127.0.0.1:{free_port()}/0", connect_timeout=1.0)
     try:
         rate = parse_rate("1/m")
-        usages = [_ratelimit_core.hit(engine, rate, "k", 1000.0) for _ in range(3)]
+        usages = [_core.hit(engine, rate, "k", 1000.0) for _ in range(3)]
         assert [u.limited for u in usages] == [False, True, True]
         assert not any(u.shared for u in usages)
         assert [u.hits for u in usages] == [1, 2, 3]  # each one counted, none cached
-        assert _ratelimit_core._known(engine).get("k", 1000.0) is None
+        assert _core._known(engine).get("k", 1000.0) is None
     finally:
         engine.close()

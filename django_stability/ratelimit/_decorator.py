@@ -1,22 +1,4 @@
-"""Per-view rate limits with django-ratelimit's vocabulary, for sync and async views.
-
-::
-
-    from django_stability.ratelimit import ratelimit
-
-    @ratelimit(key="user_or_ip", rate="10/m", method="POST")
-    async def comment(request): ...
-
-Arguments mean what they mean for ``django_ratelimit.decorators.ratelimit``
-(``group``, ``key``, ``rate``, ``method``, ``block``), with three differences:
-a blocked request gets a 429 problem response with ``Retry-After`` and
-``RateLimit-*`` headers instead of raising ``Ratelimited`` (a 403 by default
-there); the ``ip`` key is the client address from
-``STABILITY_TRUSTED_PROXIES``; and each hit is one atomic round trip to the
-shared-state engine, also from async views. ``request.limited`` is set as
-django-ratelimit sets it, and ``request.ratelimit`` holds the :class:`Usage`
-(``limit``, ``hits``, ``remaining``, ``reset``).
-"""
+"""``@ratelimit``: django-ratelimit's decorator, answered as django-stability answers limits."""
 
 from __future__ import annotations
 
@@ -29,22 +11,19 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.module_loading import import_string
 
-from django_stability._client_ip import client_ip
-from django_stability._ratelimit_core import (
+from django_stability.ratelimit._client_ip import client_ip
+from django_stability.ratelimit._core import (
     Usage,
     ahit,
     counter_key,
     hit,
     ip_value,
-    refusal,
-    usage_headers,
     wall_clock,
 )
-from django_stability._rates import Rate, parse_rate
-from django_stability.conf import conf
+from django_stability.ratelimit._rates import Rate, parse_rate
+from django_stability.ratelimit._responses import refusal, with_headers
+from django_stability.ratelimit._settings import fail_open_setting
 from django_stability.state import get_engine
-
-__all__ = ["ALL", "UNSAFE", "Usage", "ratelimit"]
 
 #: Every method (django-ratelimit's ``ALL``).
 ALL: tuple[None] = (None,)
@@ -170,7 +149,7 @@ class _Rule:
         """Annotate ``request``; the refusal when blocking, else ``None``."""
         request.ratelimit = usage  # type: ignore[attr-defined]
         refused = refusal(
-            get_engine(), usage, rate, self.group, fail_open=conf.ratelimit_fail_open
+            get_engine(), usage, rate, self.group, fail_open=fail_open_setting()
         )
         # As django-ratelimit: a request limited by an outer rule stays limited.
         request.limited = getattr(request, "limited", False) or refused is not None  # type: ignore[attr-defined]
@@ -180,12 +159,9 @@ class _Rule:
         return counter_key("v:" + self.group, rate, value or "")
 
 
-def _with_headers(response: HttpResponseBase, request: HttpRequest) -> Any:
+def _usage_of(request: HttpRequest) -> Usage | None:
     usage = getattr(request, "ratelimit", None)
-    if isinstance(usage, Usage):
-        for name, value in usage_headers(usage).items():
-            response.headers.setdefault(name, value)
-    return response
+    return usage if isinstance(usage, Usage) else None
 
 
 def ratelimit(
@@ -240,7 +216,9 @@ def ratelimit(
                     )
                     if (refused := rule.after(request, rate, usage)) is not None:
                         return refused
-                return _with_headers(await view(request, *args, **kwargs), request)
+                return with_headers(
+                    await view(request, *args, **kwargs), _usage_of(request)
+                )
 
             return awrapper  # type: ignore[return-value]
 
@@ -251,7 +229,7 @@ def ratelimit(
                 usage = hit(get_engine(), rate, rule.counter(rate, value), clock())
                 if (refused := rule.after(request, rate, usage)) is not None:
                     return refused
-            return _with_headers(view(request, *args, **kwargs), request)
+            return with_headers(view(request, *args, **kwargs), _usage_of(request))
 
         return wrapper  # type: ignore[return-value]
 

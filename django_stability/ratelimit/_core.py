@@ -1,10 +1,10 @@
-"""Counting and answering for rate limits, shared by the middleware and the decorator.
+"""Counting hits, shared by the middleware, the decorator and the metrics-token guard.
 
 One hit is one :meth:`~django_stability.state.Engine.incr` on the shared-state
 engine: a single atomic Redis round trip (a Lua script), or an in-process
 count in memory mode. While the engine is degraded (Redis configured but
-unreachable) its counts are process-local; :func:`decide` then either lets
-that local count stand (fail open) or refuses the request (fail closed).
+unreachable) its counts are process-local (``Usage.shared`` is false), and
+:mod:`._responses` decides what that means.
 
 Counts use wall-clock time (``time.time``): windows must line up across
 processes and hosts, which a monotonic clock does not do.
@@ -24,38 +24,11 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from django.http import HttpResponse
-
-from django_stability import metrics
-from django_stability._rates import Rate
-from django_stability.conf import on_setting_changed
-from django_stability.errors import problem_response
-from django_stability.logging import get_logger
+from django_stability.ratelimit._rates import Rate
 from django_stability.state import Engine
-
-__all__ = [
-    "Exempt",
-    "Usage",
-    "ahit",
-    "counter_key",
-    "hit",
-    "ip_value",
-    "over_limit_until",
-    "refusal",
-    "usage_headers",
-    "wall_clock",
-]
-
-_log = get_logger("django_stability.ratelimit")
-
-#: Seconds between two "counting locally" log lines of one process during an outage.
-OUTAGE_LOG_INTERVAL: Final = 60.0
-#: Retry-After of a fail-closed 503 when the engine cannot say when it retries.
-DEFAULT_RETRY_AFTER: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,64 +63,6 @@ class Usage:
     def reset(self) -> int:
         """Whole seconds until the window ends, rounded up (at least 1)."""
         return max(1, math.ceil(self.reset_in))
-
-
-class _OutageLog:
-    """Logs at most one line per interval and process while counts are local.
-
-    Once per outage would be quieter, but a process that only serves limited
-    requests now and then would then never say the outage is still going on.
-    """
-
-    def __init__(self) -> None:
-        self.last = -math.inf
-
-    def __call__(self, fail_open: bool, clock: Callable[[], float]) -> None:
-        now = clock()
-        if now - self.last < OUTAGE_LOG_INTERVAL:
-            return
-        self.last = now
-        if fail_open:
-            _log.warning(
-                "ratelimit_degraded",
-                fail_open=True,
-                detail="shared state unavailable: rate limits count in each process only",
-            )
-        else:
-            _log.error(
-                "ratelimit_degraded",
-                fail_open=False,
-                detail="shared state unavailable: limited requests are refused with 503",
-            )
-
-    def reset(self) -> None:
-        self.last = -math.inf
-
-
-outage_log = _OutageLog()
-# A new configuration (override_settings, a new engine) deserves its own first line.
-on_setting_changed(outage_log.reset)
-
-
-class Exempt:
-    """``STABILITY_RATELIMIT_EXEMPT`` matched on path-segment boundaries.
-
-    An entry ending in ``/`` exempts every path starting with it. An entry
-    without one exempts that exact path and the paths under it:
-    ``"/stability/metrics"`` exempts ``/stability/metrics`` and
-    ``/stability/metrics/...``, never ``/stability/metricsX``.
-    """
-
-    __slots__ = ("entries", "exact", "prefixes")
-
-    def __init__(self, entries: tuple[str, ...]) -> None:
-        self.entries = entries
-        self.exact = frozenset(e for e in entries if not e.endswith("/"))
-        self.prefixes = tuple(e if e.endswith("/") else f"{e}/" for e in entries)
-
-    def __call__(self, path: str) -> bool:
-        """Whether ``path`` is exempt."""
-        return path in self.exact or path.startswith(self.prefixes)
 
 
 def counter_key(group: str, rate: Rate, value: str) -> str:
@@ -262,57 +177,6 @@ async def ahit(engine: Engine, rate: Rate, key: str, now: float) -> Usage:
         return Usage(rate.count, rate.count + 1, end - now)
     reply = await engine.aincr(key, now=now, window=rate.seconds)
     return _counted(known, engine, rate, key, now, reply)
-
-
-def refusal(
-    engine: Engine, usage: Usage, rate: Rate, group: str, *, fail_open: bool
-) -> HttpResponse | None:
-    """The response refusing this hit, or ``None`` to let it through.
-
-    Over the limit: 429. Counted locally because Redis is unreachable: the
-    local count decides when failing open, a 503 when failing closed; both log.
-    """
-    if not usage.shared:
-        outage_log(fail_open, time.monotonic)
-        if not fail_open:
-            return degraded_response(engine, group)
-    if usage.limited:
-        return limited_response(usage, rate, group)
-    return None
-
-
-def usage_headers(usage: Usage) -> dict[str, str]:
-    """``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``."""
-    return {
-        "RateLimit-Limit": str(usage.limit),
-        "RateLimit-Remaining": str(usage.remaining),
-        "RateLimit-Reset": str(usage.reset),
-    }
-
-
-def limited_response(usage: Usage, rate: Rate, group: str) -> HttpResponse:
-    """The 429 problem response, with ``Retry-After`` and the ``RateLimit-*`` headers."""
-    metrics.ratelimited.labels(group, "limited").inc()
-    per = "second" if rate.seconds == 1 else f"{rate.seconds} seconds"
-    return problem_response(
-        429,
-        detail=f"Too many requests: at most {rate.count} per {per}; "
-        f"retry in {usage.reset} s.",
-        retry_after=usage.reset,
-        headers=usage_headers(usage),
-    )
-
-
-def degraded_response(engine: Engine, group: str) -> HttpResponse:
-    """The fail-closed 503 problem response, retried when the engine next tries Redis."""
-    metrics.ratelimited.labels(group, "unavailable").inc()
-    retry_in = engine.status().retry_in
-    return problem_response(
-        503,
-        code="ratelimit_unavailable",
-        detail="Rate limits cannot be checked right now; retry later.",
-        retry_after=max(DEFAULT_RETRY_AFTER, math.ceil(retry_in or 0)),
-    )
 
 
 def wall_clock() -> float:

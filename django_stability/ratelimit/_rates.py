@@ -17,8 +17,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["UNITS", "Rate", "parse_rate"]
-
 UNITS: dict[str, int] = {"s": 1, "m": 60, "h": 60 * 60, "d": 24 * 60 * 60}
 
 _RATE = re.compile(r"(?P<count>[0-9]+)/(?P<multiplier>[0-9]*)(?P<unit>[smhd]?)")
