@@ -5,7 +5,8 @@ whatever the view does (``request_started`` and ``response.close()`` reach
 sync receivers through ``sync_to_async``), about 0.4 ms, which is most of what
 a probe answered from a one-second cache costs. This wrapper recognises the
 three probe paths of the URLconf and answers them itself, from the same
-probe runs as the views (same JSON, statuses and headers), and hands
+probe runs and with the same answers as the views
+(:mod:`django_stability.health._responses`), and hands
 everything else, the probes' other methods included, to the application.
 
 A probe with an ``Authorization`` or ``Cookie`` header goes to Django:
@@ -30,6 +31,7 @@ from django.urls import NoReverseMatch, reverse
 from django_stability._process_metrics import process_metrics
 from django_stability.conf import on_setting_changed
 from django_stability.correlation import response_header_items, scope_correlation_id
+from django_stability.health._responses import probe_response
 
 __all__ = ["with_health_probes"]
 
@@ -108,8 +110,6 @@ def with_health_probes(application: _ASGIApp) -> _ASGIApp:
 
     .. versionadded:: 0.1
     """
-    # Imported here: the views module needs the app registry, which asgi.py loads first.
-    from django_stability.views import health as views
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
@@ -119,7 +119,7 @@ def with_health_probes(application: _ASGIApp) -> _ASGIApp:
                 path = path[len(root) :]
             kind = _paths.get().get(path)
             if kind is not None and not _credentials(scope):
-                response = await views.probe_response(kind)
+                response = await probe_response(kind)
                 await _respond(response, scope, send, head=scope["method"] == "HEAD")
                 # No request_finished here: a worker that only answers probes
                 # still refreshes its memory and CPU (a few /proc reads, throttled).

@@ -59,23 +59,28 @@ def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
     return asyncio.run_coroutine_threadsafe(coro, _running_loop())
 
 
-def run_sync(coro: Coroutine[Any, Any, T], timeout: float) -> T:
-    """Run ``coro`` on the health loop and wait at most ``timeout`` seconds for it.
+def run_sync(coro: Coroutine[Any, Any, T], seconds: float) -> T:
+    """Run ``coro`` on the health loop and wait at most ``seconds`` for it.
 
     Raises:
         TimeoutError: it did not finish in time (it is cancelled).
     """
     future = submit(coro)
     try:
-        return future.result(timeout)
+        return future.result(seconds)
     except concurrent.futures.TimeoutError:
         future.cancel()
         raise TimeoutError from None
 
 
-async def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Await ``coro`` run on the health loop from another event loop."""
-    return await asyncio.wrap_future(submit(coro))
+async def run_async(coro: Coroutine[Any, Any, T], seconds: float) -> T:
+    """Await ``coro`` run on the health loop from another event loop, at most ``seconds``.
+
+    Raises:
+        TimeoutError: it did not finish in time (it is cancelled).
+    """
+    async with asyncio.timeout(seconds):
+        return await asyncio.wrap_future(submit(coro))
 
 
 def stop(timeout: float = 5.0) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from django.conf import settings
 from health_check.base import HealthCheck
@@ -39,6 +40,7 @@ __all__ = [
 MAX_AGE = 1.0
 
 DRAINING = Report("draining", {})
+LIVE = Report("ok", {})
 
 
 def default_checks() -> list[HealthCheck]:
@@ -147,15 +149,22 @@ class ProbeSet:
         return self.clock()
 
     def peek(self, kind: str) -> Report | None:
-        """The answer of probe ``kind`` when it needs no run (draining, latched, cached), else ``None``.
+        """The answer of probe ``kind`` when it needs no run (live, draining, latched, cached), else ``None``.
 
         Called from the view's thread, so a cached answer costs no hop to the health loop.
         """
+        if kind == "live":  # the process answers HTTP; no dependency is touched
+            return LIVE
         if kind == "ready":
             return DRAINING if local_draining() else self.ready_probe.fresh()
         if kind == "startup":
             return self.started or self.startup_probe.fresh()
         return self.full_probe.fresh()
+
+    def run(self, kind: str) -> Coroutine[Any, Any, Report]:
+        """The run of probe ``kind`` (``ready``, ``startup`` or ``full``), for the health loop."""
+        runs = {"ready": self.ready, "startup": self.startup, "full": self.full}
+        return runs[kind]()
 
     async def ready(self) -> Report:
         """503 "draining" at once after SIGTERM; otherwise the readiness checks (and shared flag)."""

@@ -10,22 +10,19 @@ reads the session user, and it is not on a load balancer's hot path.
 
 from __future__ import annotations
 
-import asyncio
-import math
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from django.core import checks as django_checks
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from django_stability import metrics
 from django_stability.checks import TAG
-from django_stability.conf import conf
 from django_stability.errors import problem_response
-from django_stability.health import _loop
-from django_stability.health._probes import get_probes
-from django_stability.health._runner import CheckResult, Report
+from django_stability.health._responses import (
+    probe_answer,
+    probe_report,
+    probe_response,
+)
 from django_stability.views._auth import (
     Token,
     atoken_check,
@@ -39,76 +36,17 @@ __all__ = [
     "astartup",
     "full",
     "live",
-    "probe_response",
     "ready",
     "startup",
 ]
 
 _SAFE = ("GET", "HEAD")
-# The view waits this much longer than a check may take: the run's own overhead.
-_GRACE = 1.0
 
 
 def _method_not_allowed(request: HttpRequest) -> HttpResponse | None:
     if request.method in _SAFE:
         return None
     return problem_response(405, headers={"Allow": ", ".join(_SAFE)})
-
-
-def _answer(
-    report: Report,
-    *,
-    retry_after: float,
-    extra: dict[str, Any] | None = None,
-    detail: bool = True,
-) -> HttpResponse:
-    body = report.as_json() if detail else report.as_public_json()
-    response = JsonResponse(
-        {**body, **(extra or {})},
-        status=200 if report.status == "ok" else 503,
-    )
-    response["Cache-Control"] = "no-store"
-    if report.status != "ok":
-        response["Retry-After"] = str(max(1, math.ceil(retry_after)))
-    return response
-
-
-def _run(kind: str) -> Report:
-    probes = get_probes()
-    if (report := probes.peek(kind)) is not None:
-        return report
-    timeout = conf.health_timeout
-    run: Callable[[], Coroutine[Any, Any, Report]] = getattr(probes, kind)
-    try:
-        return _loop.run_sync(run(), timeout + _GRACE)
-    except TimeoutError:  # only if the health loop itself is blocked
-        detail = f"no answer from the health checks within {timeout + _GRACE:g} s"
-        return Report(
-            "fail", {"probe": CheckResult("fail", (timeout + _GRACE) * 1000, detail)}
-        )
-
-
-async def _arun(kind: str) -> Report:
-    probes = get_probes()
-    if (report := probes.peek(kind)) is not None:
-        return report
-    timeout = conf.health_timeout
-    run: Callable[[], Coroutine[Any, Any, Report]] = getattr(probes, kind)
-    try:
-        async with asyncio.timeout(timeout + _GRACE):
-            return await _loop.run_async(run())
-    except TimeoutError:  # only if the health loop itself is blocked
-        detail = f"no answer from the health checks within {timeout + _GRACE:g} s"
-        return Report(
-            "fail", {"probe": CheckResult("fail", (timeout + _GRACE) * 1000, detail)}
-        )
-
-
-def _ready_answer(report: Report, *, detail: bool) -> HttpResponse:
-    # Every readiness answer passes here, the ones given in front of Django included.
-    metrics.health_ready.set(1.0 if report.status == "ok" else 0.0)
-    wait = conf.drain_seconds if report.status == "draining" else conf.health_timeout
-    return _answer(report, retry_after=wait, detail=detail)
 
 
 def _is_staff(user: Any) -> bool:
@@ -138,7 +76,7 @@ def live(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request)) is not None:
         return refused
-    return _answer(Report("ok", {}), retry_after=0)
+    return probe_answer("live", probe_report("live"))
 
 
 @csrf_exempt
@@ -149,7 +87,7 @@ def ready(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request)) is not None:
         return refused
-    return _ready_answer(_run("ready"), detail=_sees_detail(request))
+    return probe_answer("ready", probe_report("ready"), detail=_sees_detail(request))
 
 
 @csrf_exempt
@@ -160,31 +98,8 @@ def startup(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request)) is not None:
         return refused
-    return _answer(
-        _run("startup"),
-        retry_after=conf.health_timeout,
-        detail=_sees_detail(request),
-    )
-
-
-async def probe_response(kind: str, *, detail: bool = False) -> HttpResponse:
-    """The answer of probe ``kind`` (``"live"``, ``"ready"`` or ``"startup"``) to a GET.
-
-    Args:
-        kind: The probe.
-        detail: Whether each check's ``ms`` and ``detail`` are shown (for staff
-            and the metrics token); otherwise only each check's status.
-
-    .. versionadded:: 0.1
-    .. versionchanged:: 0.2
-        Only each check's status unless ``detail`` is true.
-    """
-    if kind == "live":
-        return _answer(Report("ok", {}), retry_after=0)
-    if kind == "ready":
-        return _ready_answer(await _arun("ready"), detail=detail)
-    return _answer(
-        await _arun("startup"), retry_after=conf.health_timeout, detail=detail
+    return probe_answer(
+        "startup", probe_report("startup"), detail=_sees_detail(request)
     )
 
 
@@ -275,8 +190,6 @@ def full(request: HttpRequest) -> HttpResponse:
     """
     if (refused := _method_not_allowed(request) or _authorized(request)) is not None:
         return refused
-    return _answer(
-        _run("full"),
-        retry_after=conf.health_timeout,
-        extra={"system_checks": deploy_messages()},
+    return probe_answer(
+        "full", probe_report("full"), extra={"system_checks": deploy_messages()}
     )

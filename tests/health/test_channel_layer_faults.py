@@ -29,7 +29,9 @@ DEADLINE = 30.0  # a bound on each poll, never expected to be reached
 
 async def probe() -> CheckResult:
     """One readiness-style run of the check, on the health loop."""
-    report = await _loop.run_async(run_checks([ChannelLayer()], seconds=TIMEOUT))
+    report = await _loop.run_async(
+        run_checks([ChannelLayer()], seconds=TIMEOUT), TIMEOUT + 1.0
+    )
     return report.checks["channel_layer"]
 
 
