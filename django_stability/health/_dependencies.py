@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from django_stability.conf import conf
-from django_stability.health import _loop, checks
+from django_stability.health import _workers, checks
 from django_stability.health._probes import readiness_checks
 from django_stability.health._runner import Report, run_checks
 
@@ -21,7 +21,7 @@ def _once() -> Report:
     timeout = conf.health_timeout
     startup = [checks.Migrations(), *readiness_checks()]
     try:
-        return _loop.run_sync(run_checks(startup, seconds=timeout), timeout + 1.0)
+        return _workers.run_sync(run_checks(startup, seconds=timeout), timeout + 1.0)
     except TimeoutError:  # pragma: no cover - only if the health loop is starved
         return Report("fail", {})
 

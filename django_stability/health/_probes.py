@@ -4,7 +4,7 @@ Each probe kind keeps at most one run in flight: concurrent requests wait for
 that run instead of starting their own, and its result is reused for
 ``max_age`` seconds (at most 1 s), so a load balancer probing every worker
 often cannot pile up database or Redis work. Runs happen on the health loop
-(:mod:`django_stability.health._loop`), one thread, so they need no locks;
+(:mod:`django_stability.health._workers`), one thread, so they need no locks;
 other threads only read a finished result (:meth:`ProbeSet.peek`), one tuple
 read.
 """

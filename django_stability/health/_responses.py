@@ -17,7 +17,7 @@ from django.http import HttpResponse, JsonResponse
 
 from django_stability import metrics
 from django_stability.conf import conf
-from django_stability.health import _loop
+from django_stability.health import _workers
 from django_stability.health._probes import get_probes
 from django_stability.health._runner import CheckResult, Report
 
@@ -70,7 +70,7 @@ def probe_report(kind: str) -> Report:
     if (report := probes.peek(kind)) is not None:
         return report
     try:
-        return _loop.run_sync(probes.run(kind), _limit())
+        return _workers.run_sync(probes.run(kind), _limit())
     except TimeoutError:
         return _unanswered()
 
@@ -81,7 +81,7 @@ async def aprobe_report(kind: str) -> Report:
     if (report := probes.peek(kind)) is not None:
         return report
     try:
-        return await _loop.run_async(probes.run(kind), _limit())
+        return await _workers.run_async(probes.run(kind), _limit())
     except TimeoutError:
         return _unanswered()
 

@@ -15,7 +15,7 @@ from health_check.base import HealthCheck
 from health_check.exceptions import HealthCheckException, ServiceWarning
 
 from django_stability import metrics
-from django_stability.health._threads import in_thread
+from django_stability.health._workers import in_thread
 
 __all__ = [
     "CheckResult",

@@ -2,7 +2,7 @@
 
 Each one works in django-stability's probes and in any ``HealthCheckView`` of
 your own. ``run()`` is async; blocking work (the ORM, Django's cache API) runs
-in a health-check thread (:func:`~django_stability.health._threads.in_thread`)
+in a health-check thread (:func:`~django_stability.health._workers.in_thread`)
 that a timed-out probe may abandon, so a hung dependency never blocks the
 event loop. A failure raises ``ServiceUnavailable``, a degraded-but-working
 dependency ``ServiceWarning``; on success ``detail`` says what was seen.
@@ -29,7 +29,7 @@ from health_check.exceptions import (
 
 from django_stability.conf import on_setting_changed
 from django_stability.health._pool import pool_detail
-from django_stability.health._threads import in_thread
+from django_stability.health._workers import in_thread
 from django_stability.state import Engine, StateUnavailable, get_engine
 
 __all__ = [

@@ -4,7 +4,7 @@ Each probe has a sync view, which waits on the health loop's future (WSGI),
 and an async twin, which awaits it (ASGI); the URL patterns pick the one that
 suits the server (``django_stability._dual_urls``), so neither pays for a new
 event loop or a thread hand-off per probe (see
-:mod:`django_stability.health._loop`). The full report is sync only: it
+:mod:`django_stability.health._workers`). The full report is sync only: it
 reads the session user, and it is not on a load balancer's hot path.
 """
 
@@ -26,6 +26,7 @@ from django_stability.health._responses import (
 from django_stability.views._auth import (
     Token,
     atoken_check,
+    method_not_allowed,
     token_check,
     token_throttled,
 )
@@ -44,9 +45,7 @@ _SAFE = ("GET", "HEAD")
 
 
 def _method_not_allowed(request: HttpRequest) -> HttpResponse | None:
-    if request.method in _SAFE:
-        return None
-    return problem_response(405, headers={"Allow": ", ".join(_SAFE)})
+    return None if request.method in _SAFE else method_not_allowed(_SAFE)
 
 
 def _is_staff(user: Any) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from django_stability.health import ProbeSet, _loop, stop_local_drain, use_probes
+from django_stability.health import ProbeSet, _workers, stop_local_drain, use_probes
 from tests.state.conftest import FakeClock
 
 
@@ -26,4 +26,4 @@ def probes(clock: FakeClock) -> Iterator[ProbeSet]:
         use_probes(None)
         stop_local_drain()
         # Closes the health loop's async Redis clients with the loop.
-        _loop.stop()
+        _workers.stop()

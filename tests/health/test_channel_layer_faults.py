@@ -18,7 +18,7 @@ import pytest
 from channels.layers import get_channel_layer
 from django.test import override_settings
 
-from django_stability.health import _loop
+from django_stability.health import _workers
 from django_stability.health._runner import CheckResult, run_checks
 from django_stability.health.checks import ChannelLayer
 from tests.fixtures.redis_server import RedisServer
@@ -29,7 +29,7 @@ DEADLINE = 30.0  # a bound on each poll, never expected to be reached
 
 async def probe() -> CheckResult:
     """One readiness-style run of the check, on the health loop."""
-    report = await _loop.run_async(
+    report = await _workers.run_async(
         run_checks([ChannelLayer()], seconds=TIMEOUT), TIMEOUT + 1.0
     )
     return report.checks["channel_layer"]

@@ -1,12 +1,10 @@
-"""The probe machinery without HTTP: coalescing, the result cache, the latch, the health loop."""
+"""The probe machinery without HTTP: coalescing, the result cache, the latch."""
 
 from __future__ import annotations
 
 import asyncio
 
-import pytest
-
-from django_stability.health import ProbeSet, Report, _loop, start_local_drain
+from django_stability.health import ProbeSet, Report, start_local_drain
 from django_stability.health._probes import MAX_AGE, Probe
 from tests.state.conftest import FakeClock
 
@@ -73,60 +71,3 @@ async def test_probe_set_answers_draining_and_latched_without_running(
     start_local_drain()
     assert (await probes.ready()).status == "draining"
     assert probes.ready_probe.runs == 0
-
-
-def test_health_loop_wait_is_bounded() -> None:
-    """A coroutine that outlives the wait raises TimeoutError and is cancelled."""
-
-    async def forever() -> None:
-        await asyncio.Event().wait()
-
-    with pytest.raises(TimeoutError):
-        _loop.run_sync(forever(), 0.05)
-    _loop.stop()
-    _loop.stop()  # stopping a stopped loop is fine
-
-
-_FORK_CHILD = """
-import asyncio, os, signal, sys
-import django
-django.setup()
-from django_stability.health import _loop, run_checks, Cache
-from django_stability.health._threads import in_thread
-
-def probe():
-    return _loop.run_sync(run_checks([Cache()], seconds=2), 5).status
-
-print("parent", probe(), asyncio.run(in_thread(lambda: 1)), flush=True)
-pid = os.fork()
-if pid == 0:
-    signal.alarm(20)  # a hung child must not outlive the test
-    print("child", probe(), asyncio.run(in_thread(lambda: 2)), flush=True)
-    os._exit(0)
-os.waitpid(pid, 0)
-"""
-
-
-def test_probes_work_in_a_forked_child() -> None:
-    """After a fork (gunicorn --preload) the child starts its own health loop and threads."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [sys.executable, "-c", _FORK_CHILD],
-        cwd=root,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "PYTHONPATH": str(root),
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["parent ok 1", "child ok 2"]

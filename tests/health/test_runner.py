@@ -12,7 +12,6 @@ from health_check.exceptions import ServiceUnavailable, ServiceWarning
 
 from django_stability.health import Cache, Report, run_checks
 from django_stability.health._runner import check_key, instantiate
-from django_stability.health._threads import MAX_THREADS, _Pool, in_thread
 
 
 @dataclass
@@ -122,27 +121,3 @@ def test_keys_and_instantiation():
     """Dotted paths, classes and instances become checks; aliases show in the key."""
     checks = instantiate(["django_stability.health.Cache", SyncOk, Cache("other")])
     assert [check_key(c) for c in checks] == ["cache", "SyncOk", "cache:other"]
-
-
-async def test_thread_pool_refuses_beyond_its_limit():
-    """When every thread is stuck a new job fails at once instead of queueing forever."""
-    pool = _Pool(1)
-    release = threading.Event()
-    stuck = pool.submit(lambda: release.wait(10))
-    refused = pool.submit(lambda: None)
-    assert "all stuck" in str(refused.exception(timeout=1))
-    release.set()
-    assert stuck.result(timeout=5) is True
-    assert pool.submit(lambda: 7).result(timeout=5) == 7  # the thread is reused
-    assert MAX_THREADS >= 8
-
-
-async def test_in_thread_passes_results_and_errors():
-    """in_thread returns the function's result and raises its exception."""
-    assert await in_thread(lambda: 3) == 3
-    try:
-        await in_thread(lambda: 1 / 0)
-    except ZeroDivisionError:
-        pass
-    else:  # pragma: no cover - the assertion's failure branch
-        raise AssertionError("no exception")

@@ -163,13 +163,14 @@ async def test_unimportable_readiness_check_fails_the_probe_not_the_server(
     )
 
 
-async def test_a_check_blocking_the_loop_still_gets_an_answer() -> None:
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_check_blocking_the_loop_still_gets_an_answer(mode: str) -> None:
     """When a check blocks the health loop itself, the view gives up after the timeout + 1 s and says so."""
     with override_settings(
         STABILITY_READINESS_CHECKS=[f"{HERE}.BlocksTheLoop"],
         STABILITY_HEALTH_TIMEOUT=0.1,
     ):
-        response = await fetch_detailed("wsgi", READY)
+        response = await fetch_detailed(mode, READY)
     assert response.status_code == 503
     assert response.json()["checks"]["probe"]["detail"] == (
         "no answer from the health checks within 1.1 s"

@@ -14,7 +14,7 @@ from django.test import override_settings
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
-from django_stability.health import Report, _loop
+from django_stability.health import Report, _workers
 from django_stability.health._dependencies import check_dependencies
 from django_stability.management.commands import check_dependencies as command
 from tests.state.conftest import FakeClock
@@ -43,7 +43,7 @@ class FailsTwice(HealthCheck):
 @pytest.fixture(autouse=True)
 def _stop_health_loop() -> Iterator[None]:
     yield
-    _loop.stop()
+    _workers.stop()
 
 
 def run(*args: str) -> tuple[str, str]:
