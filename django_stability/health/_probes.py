@@ -23,6 +23,7 @@ from health_check.exceptions import ServiceUnavailable
 
 from django_stability.conf import cached_on_settings, conf
 from django_stability.health import checks
+from django_stability.health._described import describe
 from django_stability.health._drain import adrain_state, local_draining
 from django_stability.health._runner import Report, instantiate, run_checks
 
@@ -72,7 +73,7 @@ def readiness_checks() -> list[HealthCheck]:
     except (
         Exception
     ) as exc:  # E021/E022 report this at startup; a probe must not 500 on it
-        return [_Unusable(f"STABILITY_READINESS_CHECKS: {checks.describe(exc)}")]
+        return [_Unusable(f"STABILITY_READINESS_CHECKS: {describe(exc)}")]
 
 
 def full_checks() -> list[HealthCheck]:

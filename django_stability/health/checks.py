@@ -11,11 +11,9 @@ Messages name the failure's type and first line, never a URL or password.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import importlib
 import uuid
-import weakref
 from typing import Any, ClassVar
 
 from django.core.cache import caches
@@ -27,7 +25,8 @@ from health_check.exceptions import (
     ServiceWarning,
 )
 
-from django_stability.conf import on_setting_changed
+from django_stability.health._channels import ChannelLayer
+from django_stability.health._described import MAX_MESSAGE, Described, describe
 from django_stability.health._pool import pool_detail
 from django_stability.health._workers import in_thread
 from django_stability.state import Engine, StateUnavailable, get_engine
@@ -42,15 +41,6 @@ __all__ = [
     "describe",
 ]
 
-_MAX_MESSAGE = 200
-
-
-def describe(exc: BaseException) -> str:
-    """``"Type: first line of the message"``, bounded, for a check's detail."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return text[:_MAX_MESSAGE]
-
 
 def _connection(alias: str) -> Any:
     try:
@@ -59,21 +49,8 @@ def _connection(alias: str) -> Any:
         raise ServiceUnavailable(describe(exc)) from exc
 
 
-class _Described:
-    """What our checks add to ``HealthCheck``: a probe name and a success detail."""
-
-    #: The key of this check in probe JSON (``"database"``; ``"database:replica"``).
-    probe_name: ClassVar[str] = ""
-    #: Set by ``run()`` on success: what the check saw.
-    detail: str = ""
-
-    def key(self) -> str:
-        alias = getattr(self, "alias", "default")
-        return self.probe_name if alias == "default" else f"{self.probe_name}:{alias}"
-
-
 @dataclasses.dataclass
-class Database(_Described, HealthCheck):
+class Database(Described, HealthCheck):
     """``SELECT 1`` on a database through Django's own connection path, pool included.
 
     The query runs in a health-check thread on that thread's connection, which
@@ -112,7 +89,7 @@ class Database(_Described, HealthCheck):
 
 
 @dataclasses.dataclass
-class Cache(_Described, HealthCheck):
+class Cache(Described, HealthCheck):
     """Set, read back and delete a unique key in a Django cache.
 
     Args:
@@ -146,7 +123,7 @@ class Cache(_Described, HealthCheck):
 
 
 @dataclasses.dataclass
-class Redis(_Described, HealthCheck):
+class Redis(Described, HealthCheck):
     """PING the shared-state engine's Redis (or the Redis at ``url``).
 
     Without ``STABILITY_REDIS_URL`` (state in process memory) the check passes
@@ -181,109 +158,12 @@ class Redis(_Described, HealthCheck):
         try:
             seconds = await engine.aping()
         except StateUnavailable as exc:
-            raise ServiceUnavailable(str(exc)[:_MAX_MESSAGE]) from exc
+            raise ServiceUnavailable(str(exc)[:MAX_MESSAGE]) from exc
         return f"PING in {seconds * 1000:.2f} ms"
 
 
 @dataclasses.dataclass
-class ChannelLayer(_Described, HealthCheck):
-    """Send a message to a new channel of a Channels layer and receive it back.
-
-    The round trip uses a layer instance of the check's own (one per event
-    loop, built from the alias's settings), not the process-wide one the
-    consumers receive on: channels-redis refuses receives from two event
-    loops on one layer. A layer whose round trip failed is closed and built
-    again on the next run, so the check passes again as soon as the backend
-    answers.
-
-    Args:
-        alias: The ``CHANNEL_LAYERS`` alias.
-
-    .. versionadded:: 0.1
-    """
-
-    alias: str = "default"
-    probe_name: ClassVar[str] = "channel_layer"
-
-    async def run(self) -> None:
-        layer = _own_layer(self.alias)
-        token = uuid.uuid4().hex
-        try:
-            channel = await layer.new_channel("stability.health.")
-            await layer.send(channel, {"type": "stability.health", "token": token})
-            message = await layer.receive(channel)
-        except BaseException as exc:  # Redis errors, full channels, the timeout...
-            # Whatever the layer kept of a receive cut short goes with it.
-            _forget_layer(self.alias, layer)
-            if not isinstance(exc, Exception):
-                raise
-            raise ServiceUnavailable(describe(exc)) from exc
-        if message.get("token") != token:
-            raise ServiceReturnedUnexpectedResult("received another message")
-        self.detail = f"send and receive on {type(layer).__name__}"
-
-
-# The check's own layer per event loop and alias, never the process-wide one of
-# get_channel_layer(): channels-redis lets only one event loop at a time
-# receive() on a layer, and the server's consumers receive on theirs on the
-# main loop, all the time.
-_layers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
-    weakref.WeakKeyDictionary()
-)
-_closing: set[asyncio.Task[Any]] = set()
-_CLOSE_SECONDS = 5.0
-
-
-def _own_layer(alias: str) -> Any:
-    """This loop's layer for ``alias``, built on first use like ``get_channel_layer`` builds one."""
-    try:
-        from channels.layers import channel_layers
-    except ImportError as exc:
-        raise ServiceUnavailable(
-            "channels is not installed (the [channels] extra)"
-        ) from exc
-    layers = _layers.setdefault(asyncio.get_running_loop(), {})
-    if alias in layers:
-        return layers[alias]
-    if alias not in channel_layers.configs:
-        raise ServiceUnavailable(f"CHANNEL_LAYERS has no {alias!r} layer")
-    try:
-        layer = channel_layers.make_backend(alias)
-    except Exception as exc:  # a misconfigured backend fails at construction
-        raise ServiceUnavailable(describe(exc)) from exc
-    layers[alias] = layer
-    return layer
-
-
-def _forget_layer(alias: str, layer: Any) -> None:
-    """Drop a layer that failed; the next run builds a new one. Its connections close in the background."""
-    layers = _layers.get(asyncio.get_running_loop(), {})
-    if layers.get(alias) is layer:
-        del layers[alias]
-    close = getattr(layer, "close_pools", None)
-    if close is None:
-        return
-
-    async def closed() -> None:
-        try:
-            async with asyncio.timeout(_CLOSE_SECONDS):
-                await close()
-        except Exception:  # a dead or hung Redis: the sockets go with the process
-            pass
-
-    task = asyncio.get_running_loop().create_task(closed())
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
-
-
-@on_setting_changed
-def _forget_layers() -> None:
-    # Another CHANNEL_LAYERS: build from it (the old ones close with their loops).
-    _layers.clear()
-
-
-@dataclasses.dataclass
-class Breakers(_Described, HealthCheck):
+class Breakers(Described, HealthCheck):
     """Report circuit breakers that are open: a warning, or a failure when ``critical``.
 
     The states come from ``django_stability.breakers.all_breakers()``; when
@@ -313,7 +193,7 @@ class Breakers(_Described, HealthCheck):
         opened = sorted(name for name, state in states if state == "open")
         half = sorted(name for name, state in states if state == "half_open")
         if opened:
-            message = f"open: {', '.join(opened)}"[:_MAX_MESSAGE]
+            message = f"open: {', '.join(opened)}"[:MAX_MESSAGE]
             raise (ServiceUnavailable if self.critical else ServiceWarning)(message)
         detail = f"{len(states)} breaker(s), none open"
         self.detail = detail + (f"; half-open: {', '.join(half)}" if half else "")
@@ -325,7 +205,7 @@ def _state(state: Any) -> str:
 
 
 @dataclasses.dataclass
-class Migrations(_Described, HealthCheck):
+class Migrations(Described, HealthCheck):
     """Fail while a database has migrations that are not applied yet.
 
     Args:
@@ -357,6 +237,6 @@ class Migrations(_Described, HealthCheck):
             names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in plan[:5])
             more = f" and {len(plan) - 5} more" if len(plan) > 5 else ""
             raise ServiceUnavailable(
-                f"{len(plan)} migration(s) not applied: {names}{more}"[:_MAX_MESSAGE]
+                f"{len(plan)} migration(s) not applied: {names}{more}"[:MAX_MESSAGE]
             )
         return "all migrations applied"
