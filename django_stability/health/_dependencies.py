@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 
 from django_stability.conf import conf
-from django_stability.health import _workers, checks
-from django_stability.health._probes import readiness_checks
+from django_stability.health import _workers
+from django_stability.health._probes import startup_checks
 from django_stability.health._runner import Report, run_checks
 
 __all__ = ["MAX_ATTEMPTS", "check_dependencies"]
@@ -19,9 +19,10 @@ _FIRST_DELAY, _MAX_DELAY = 0.5, 5.0
 
 def _once() -> Report:
     timeout = conf.health_timeout
-    startup = [checks.Migrations(), *readiness_checks()]
     try:
-        return _workers.run_sync(run_checks(startup, seconds=timeout), timeout + 1.0)
+        return _workers.run_sync(
+            run_checks(startup_checks(), seconds=timeout), timeout + 1.0
+        )
     except TimeoutError:  # pragma: no cover - only if the health loop is starved
         return Report("fail", {})
 

@@ -76,6 +76,11 @@ def readiness_checks() -> list[HealthCheck]:
         return [_Unusable(f"STABILITY_READINESS_CHECKS: {describe(exc)}")]
 
 
+def startup_checks() -> list[HealthCheck]:
+    """Migrations and the readiness checks: the startup probe's and ``check_dependencies``'s."""
+    return [checks.Migrations(), *readiness_checks()]
+
+
 def full_checks() -> list[HealthCheck]:
     """Every check django-stability has, for the full report."""
     found: list[HealthCheck] = [checks.Database(alias) for alias in settings.DATABASES]
@@ -193,9 +198,7 @@ class ProbeSet:
         return Report("draining", report.checks) if shared else report
 
     async def _startup(self) -> Report:
-        return await run_checks(
-            [checks.Migrations(), *readiness_checks()], seconds=conf.health_timeout
-        )
+        return await run_checks(startup_checks(), seconds=conf.health_timeout)
 
     async def _full(self) -> Report:
         return await run_checks(full_checks(), seconds=conf.health_timeout)
