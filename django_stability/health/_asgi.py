@@ -33,8 +33,6 @@ from django_stability.conf import on_setting_changed
 from django_stability.correlation import response_header_items, scope_correlation_id
 from django_stability.health._responses import probe_response
 
-__all__ = ["with_health_probes"]
-
 _ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 _KINDS = {"health-live": "live", "health-ready": "ready", "health-startup": "startup"}
 

@@ -10,8 +10,6 @@ from django_stability.health import _workers
 from django_stability.health._probes import startup_checks
 from django_stability.health._runner import Report, run_checks
 
-__all__ = ["MAX_ATTEMPTS", "check_dependencies"]
-
 #: Attempts at most, however long ``wait`` is.
 MAX_ATTEMPTS = 1000
 _FIRST_DELAY, _MAX_DELAY = 0.5, 5.0

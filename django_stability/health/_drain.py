@@ -18,17 +18,6 @@ from collections.abc import Callable
 
 from django_stability.state import Engine, get_engine
 
-__all__ = [
-    "DRAIN_KEY",
-    "DrainState",
-    "adrain_state",
-    "drain_state",
-    "local_draining",
-    "set_drain",
-    "start_local_drain",
-    "stop_local_drain",
-]
-
 #: The engine key of the shared flag.
 DRAIN_KEY = "health:drain"
 

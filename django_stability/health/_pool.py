@@ -8,8 +8,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 from django_stability import metrics
 
-__all__ = ["PoolStats", "pool_detail", "pool_stats", "record_pool_metrics"]
-
 PoolStats = dict[str, int]
 
 

@@ -27,16 +27,6 @@ from django_stability.health._described import describe
 from django_stability.health._drain import adrain_state, local_draining
 from django_stability.health._runner import Report, instantiate, run_checks
 
-__all__ = [
-    "MAX_AGE",
-    "Probe",
-    "ProbeSet",
-    "default_checks",
-    "full_checks",
-    "get_probes",
-    "use_probes",
-]
-
 #: Longest time a probe result is reused, in seconds.
 MAX_AGE = 1.0
 

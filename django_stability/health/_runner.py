@@ -17,15 +17,6 @@ from health_check.exceptions import HealthCheckException, ServiceWarning
 from django_stability import metrics
 from django_stability.health._workers import in_thread
 
-__all__ = [
-    "CheckResult",
-    "Report",
-    "check_key",
-    "instantiate",
-    "record_checks",
-    "run_checks",
-]
-
 _log = logging.getLogger("django_stability.health")
 
 CheckStatus = Literal["ok", "warn", "fail"]

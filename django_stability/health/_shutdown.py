@@ -30,8 +30,6 @@ from django_stability.conf import conf
 from django_stability.health._drain import start_local_drain
 from django_stability.signals import shutdown_started
 
-__all__ = ["GracefulShutdown", "install_sigterm_handler", "with_graceful_shutdown"]
-
 _Handler = Callable[[int, FrameType | None], Any] | int | None
 
 
