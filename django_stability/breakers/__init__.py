@@ -16,11 +16,11 @@ integrations (database, cache, email, HTTP) in ``.integrations``.
 
 from __future__ import annotations
 
+from django_stability.breakers._actions import ACTIONS, Action, act, operate
 from django_stability.breakers._api import CircuitBreaker
 from django_stability.breakers._breaker import STALENESS, CircuitOpenError, Snapshot
 from django_stability.breakers._config import BreakerConfig
 from django_stability.breakers._operator import operator_access, operator_view
-from django_stability.breakers._overrides import ACTIONS, Action, act, operate
 from django_stability.breakers._registry import (
     all_breakers,
     breaker,

@@ -7,7 +7,6 @@ import functools
 import inspect
 import os
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -20,15 +19,12 @@ from django_stability.breakers._breaker import (
     Snapshot,
     _View,
 )
+from django_stability.breakers._forced import forced_action
 from django_stability.breakers._store import Record
 from django_stability.signals import breaker_state_changed
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# Set while a breaker reads its operator-forced state from the database, so
-# that the database breaker's own query does not start another restore.
-_restoring: ContextVar[bool] = ContextVar("breaker_restoring", default=False)
 
 _ACTIONS = {
     "open": m.FORCE_OPEN,
@@ -120,15 +116,7 @@ class CircuitBreaker(BreakerCore):
         Returns what the shared state says after the restore, or ``None`` when
         there was nothing to restore.
         """
-        if _restoring.get():
-            return None
-        from django_stability.breakers._overrides import forced_in_database
-
-        reset = _restoring.set(True)
-        try:
-            forced = forced_in_database(self.name)
-        finally:
-            _restoring.reset(reset)
+        forced = forced_action(self.name)
         if forced is None:
             return None
         return self._run(now, m.COMMAND, outcome=_ACTIONS[forced])
@@ -280,15 +268,7 @@ class CircuitBreaker(BreakerCore):
             next(self._successes)
 
     async def _arestore(self, now: float) -> tuple[Record | None, _View] | None:
-        if _restoring.get():
-            return None
-        from django_stability.breakers._overrides import forced_in_database
-
-        reset = _restoring.set(True)
-        try:
-            forced = await sync_to_async(forced_in_database)(self.name)
-        finally:
-            _restoring.reset(reset)
+        forced = await sync_to_async(forced_action)(self.name)
         if forced is None:
             return None
         return await self._arun(now, m.COMMAND, outcome=_ACTIONS[forced])
