@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django_stability.breakers import _forced
-from django_stability.breakers._breaker import Snapshot, log
+from django_stability.breakers._core import log
 from django_stability.breakers._operator import operator_access
 from django_stability.breakers._registry import breaker
+from django_stability.breakers._snapshot import Snapshot
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser

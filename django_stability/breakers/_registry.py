@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 
-from django_stability.breakers._api import CircuitBreaker
+from django_stability.breakers._breaker import CircuitBreaker
 from django_stability.breakers._config import BreakerConfig
 from django_stability.conf import conf, on_setting_changed
 

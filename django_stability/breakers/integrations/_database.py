@@ -19,8 +19,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
 from django_stability.breakers import _forced, _operator
-from django_stability.breakers._api import CircuitBreaker
-from django_stability.breakers._breaker import CircuitOpenError
+from django_stability.breakers._breaker import CircuitBreaker
+from django_stability.breakers._errors import CircuitOpenError
 from django_stability.breakers.integrations import _guard
 from django_stability.conf import conf
 from django_stability.errors._database import is_connection_error
