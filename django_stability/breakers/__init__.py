@@ -19,7 +19,6 @@ from __future__ import annotations
 from django_stability.breakers._actions import ACTIONS, Action, act, operate
 from django_stability.breakers._breaker import CircuitBreaker
 from django_stability.breakers._config import BreakerConfig
-from django_stability.breakers._core import STALENESS
 from django_stability.breakers._errors import CircuitOpenError
 from django_stability.breakers._operator import operator_access, operator_view
 from django_stability.breakers._registry import (
@@ -29,6 +28,7 @@ from django_stability.breakers._registry import (
     is_known,
 )
 from django_stability.breakers._snapshot import Snapshot
+from django_stability.breakers._view import STALENESS
 from django_stability.errors import register_problem
 from django_stability.signals import breaker_state_changed
 

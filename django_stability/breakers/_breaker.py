@@ -1,11 +1,17 @@
-"""The public breaker: decorator, context managers, calls, state and operator actions, sync and async."""
+"""The public breaker: decorator, context managers, calls, state and operator actions, sync and async.
+
+Each behaviour is written once, as steps of :class:`._core.BreakerCore` that
+yield the I/O they need; :meth:`CircuitBreaker._drive` does that I/O in the
+caller's thread and :meth:`CircuitBreaker._adrive` on its event loop. A
+closed breaker with a fresh view never gets that far (the hot path): its calls
+are admitted, and their successes counted, without any step.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import inspect
-import os
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
@@ -13,31 +19,23 @@ from typing import Any, ParamSpec, TypeVar, cast
 from asgiref.sync import sync_to_async
 
 from django_stability.breakers import _machine as m
-from django_stability.breakers._core import BreakerCore, _View
+from django_stability.breakers._core import (
+    FORCED,
+    STEP,
+    BreakerCore,
+    Steps,
+    log,
+)
 from django_stability.breakers._errors import CircuitOpenError
 from django_stability.breakers._forced import forced_action
 from django_stability.breakers._snapshot import Snapshot
+from django_stability.breakers._store import STEP as STEP_SCRIPT
 from django_stability.breakers._store import Record
 from django_stability.signals import breaker_state_changed
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-_ACTIONS = {
-    "open": m.FORCE_OPEN,
-    "close": m.FORCE_CLOSE,
-    "release": m.RELEASE,
-    "reset": m.RESET,
-}
-
-
-def _token() -> str:
-    return os.urandom(8).hex()
-
-
-def _denied(mode: str, record: Record | None) -> bool:
-    """A refused trial permit: the process waits a little before asking again."""
-    return mode == m.ACQUIRE and record is not None and not record.granted
+T = TypeVar("T")
 
 
 class CircuitBreaker(BreakerCore):
@@ -60,63 +58,76 @@ class CircuitBreaker(BreakerCore):
     .. versionadded:: 0.1
     """
 
-    # Sync path ---------------------------------------------------------------
+    # Drivers -----------------------------------------------------------------
 
-    def _run(self, now: float, mode: str, **event: Any) -> tuple[Record | None, _View]:
-        record = self._step(now, mode, **event)
-        view, change = self._apply(record, now, denied=_denied(mode, record))
-        if change is not None:
-            breaker_state_changed.send(
-                sender=CircuitBreaker, name=self.name, old=change[0], new=change[1]
-            )
-        if record is not None and record.fresh:
-            return self._restore(now) or (record, view)
-        return record, view
-
-    def _refresh(self, now: float) -> _View:
-        if not self._sync_lock.acquire(blocking=False):
-            return self._view  # another thread is refreshing it right now
+    def _drive(self, steps: Steps[T]) -> T:
+        """Run ``steps``, doing the I/O they ask for in this thread."""
         try:
-            return self._run(now, m.REPORT, calls=self._take_successes())[1]
+            op, arg = next(steps)
+            while True:
+                if op == STEP:
+                    answer: Any = self._step(*arg)
+                elif op == FORCED:
+                    answer = forced_action(self.name)
+                else:
+                    answer = breaker_state_changed.send(
+                        sender=CircuitBreaker, name=self.name, old=arg[0], new=arg[1]
+                    )
+                op, arg = steps.send(answer)
+        except StopIteration as done:
+            return cast(T, done.value)
         finally:
-            self._sync_lock.release()
+            steps.close()  # an I/O that raised: the steps' own cleanup still runs
 
-    def _admit(self, now: float) -> str:
-        view = self._view
-        if now >= view.valid_until:
-            view = self._refresh(now)
-        if (admitted := self._decide(view, now)) is not None:
-            return admitted
-        token = _token()
-        record, view = self._run(now, m.ACQUIRE, token=token)
-        return token if self._granted(record, view, now) == "trial" else ""
+    async def _adrive(self, steps: Steps[T]) -> T:
+        """Run ``steps``, doing the I/O they ask for on the running event loop."""
+        try:
+            op, arg = next(steps)
+            while True:
+                if op == STEP:
+                    answer: Any = await self._astep(*arg)
+                elif op == FORCED:
+                    answer = await sync_to_async(forced_action)(self.name)
+                else:
+                    answer = await breaker_state_changed.asend(
+                        sender=CircuitBreaker, name=self.name, old=arg[0], new=arg[1]
+                    )
+                op, arg = steps.send(answer)
+        except StopIteration as done:
+            return cast(T, done.value)
+        finally:
+            steps.close()
+
+    def _step(self, now: float, mode: str, event: dict[str, Any]) -> Record | None:
+        try:
+            args = self._args(now, mode, **event)
+            return self.engine.run(STEP_SCRIPT, self._keys, args)
+        except Exception:  # bookkeeping must never fail the protected call
+            log.exception("breaker_state_error", breaker=self.name)
+            return None
+
+    async def _astep(
+        self, now: float, mode: str, event: dict[str, Any]
+    ) -> Record | None:
+        try:
+            args = self._args(now, mode, **event)
+            return await self.engine.arun(STEP_SCRIPT, self._keys, args)
+        except Exception:  # bookkeeping must never fail the protected call
+            log.exception("breaker_state_error", breaker=self.name)
+            return None
+
+    # Sync --------------------------------------------------------------------
+
+    def _admit(self, started: float) -> str:
+        if self._view.closed_until > started:
+            return ""  # closed and fresh: admitted without asking anyone
+        return self._drive(self._admission(started))
 
     def _finish(self, token: str, started: float, exc: BaseException | None) -> None:
-        now = self.clock()
-        outcome, slow = self._outcome(exc, started, now)
-        if token:
-            self._run(now, m.TRIAL, token=token, outcome=m.FAILURE if slow else outcome)
-        elif outcome == m.FAILURE or slow:
-            self._run(
-                now,
-                m.REPORT,
-                calls=self._take_successes() + 1,
-                failures=int(outcome == m.FAILURE),
-                slow=int(slow),
-            )
-        elif outcome == m.SUCCESS:
-            next(self._successes)
-
-    def _restore(self, now: float) -> tuple[Record | None, _View] | None:
-        """Re-apply an operator-forced state kept in the database (after a restart or a Redis flush).
-
-        Returns what the shared state says after the restore, or ``None`` when
-        there was nothing to restore.
-        """
-        forced = forced_action(self.name)
-        if forced is None:
-            return None
-        return self._run(now, m.COMMAND, outcome=_ACTIONS[forced])
+        if exc is None and not token and self._view.slow_seconds is None:
+            next(self._successes)  # the common case: nothing to tell anyone yet
+        else:
+            self._drive(self._finishing(token, started, exc))
 
     def call(self, func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Call ``func`` through the breaker (the fallback answers while it refuses calls).
@@ -163,8 +174,7 @@ class CircuitBreaker(BreakerCore):
 
     def __enter__(self) -> CircuitBreaker:
         started = self.clock()
-        # Closed and fresh: admitted without asking anyone (the hot path).
-        token = "" if self._view.closed_until > started else self._admit(started)
+        token = self._admit(started)
         self._active.set((*self._active.get(), (token, started, None)))
         return self
 
@@ -176,23 +186,16 @@ class CircuitBreaker(BreakerCore):
     ) -> None:
         *rest, (token, started, _) = self._active.get()
         self._active.set(tuple(rest))
-        if exc is None and not token and self._view.slow_seconds is None:
-            next(self._successes)
-        else:
-            self._finish(token, started, exc)
+        self._finish(token, started, exc)
 
     @property
     def state(self) -> str:
         """``"closed"``, ``"open"`` or ``"half_open"``, at most ``staleness`` seconds old."""
-        now = self.clock()
-        view = self._view if now < self._view.valid_until else self._refresh(now)
-        return m.STATE_NAMES[view.state]
+        return self._drive(self._state_name())
 
     def snapshot(self) -> Snapshot:
         """State and statistics, read from the shared state now."""
-        now = self.clock()
-        record, _ = self._run(now, m.REPORT, calls=self._take_successes())
-        return self._snapshot(record, now)
+        return self._drive(self._reported())
 
     def command(self, action: str) -> Snapshot:
         """Apply an operator action to the shared state: ``open``, ``close``, ``release`` or ``reset``.
@@ -203,72 +206,22 @@ class CircuitBreaker(BreakerCore):
         Raises:
             ValueError: unknown action.
         """
-        if action not in _ACTIONS:
-            raise ValueError(
-                f"unknown breaker action {action!r}; use one of {', '.join(_ACTIONS)}"
-            )
-        now = self.clock()
-        record, _ = self._run(now, m.COMMAND, outcome=_ACTIONS[action])
-        return self._snapshot(record, now)
+        return self._drive(self._commanded(action))
 
-    # Async path --------------------------------------------------------------
+    # Async -------------------------------------------------------------------
 
-    async def _arun(
-        self, now: float, mode: str, **event: Any
-    ) -> tuple[Record | None, _View]:
-        record = await self._astep(now, mode, **event)
-        view, change = self._apply(record, now, denied=_denied(mode, record))
-        if change is not None:
-            await breaker_state_changed.asend(
-                sender=CircuitBreaker, name=self.name, old=change[0], new=change[1]
-            )
-        if record is not None and record.fresh:
-            return await self._arestore(now) or (record, view)
-        return record, view
-
-    async def _arefresh(self, now: float) -> _View:
-        if not self._sync_lock.acquire(blocking=False):
-            return self._view
-        try:
-            return (await self._arun(now, m.REPORT, calls=self._take_successes()))[1]
-        finally:
-            self._sync_lock.release()
-
-    async def _aadmit(self, now: float) -> str:
-        view = self._view
-        if now >= view.valid_until:
-            view = await self._arefresh(now)
-        if (admitted := self._decide(view, now)) is not None:
-            return admitted
-        token = _token()
-        record, view = await self._arun(now, m.ACQUIRE, token=token)
-        return token if self._granted(record, view, now) == "trial" else ""
+    async def _aadmit(self, started: float) -> str:
+        if self._view.closed_until > started:
+            return ""
+        return await self._adrive(self._admission(started))
 
     async def _afinish(
         self, token: str, started: float, exc: BaseException | None
     ) -> None:
-        now = self.clock()
-        outcome, slow = self._outcome(exc, started, now)
-        if token:
-            await self._arun(
-                now, m.TRIAL, token=token, outcome=m.FAILURE if slow else outcome
-            )
-        elif outcome == m.FAILURE or slow:
-            await self._arun(
-                now,
-                m.REPORT,
-                calls=self._take_successes() + 1,
-                failures=int(outcome == m.FAILURE),
-                slow=int(slow),
-            )
-        elif outcome == m.SUCCESS:
+        if exc is None and not token and self._view.slow_seconds is None:
             next(self._successes)
-
-    async def _arestore(self, now: float) -> tuple[Record | None, _View] | None:
-        forced = await sync_to_async(forced_action)(self.name)
-        if forced is None:
-            return None
-        return await self._arun(now, m.COMMAND, outcome=_ACTIONS[forced])
+        else:
+            await self._adrive(self._finishing(token, started, exc))
 
     async def acall(
         self, func: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs
@@ -344,25 +297,15 @@ class CircuitBreaker(BreakerCore):
 
     async def astate(self) -> str:
         """The async twin of :attr:`state`."""
-        now = self.clock()
-        view = self._view if now < self._view.valid_until else await self._arefresh(now)
-        return m.STATE_NAMES[view.state]
+        return await self._adrive(self._state_name())
 
     async def asnapshot(self) -> Snapshot:
         """The async twin of :meth:`snapshot`."""
-        now = self.clock()
-        record, _ = await self._arun(now, m.REPORT, calls=self._take_successes())
-        return self._snapshot(record, now)
+        return await self._adrive(self._reported())
 
     async def acommand(self, action: str) -> Snapshot:
         """The async twin of :meth:`command`."""
-        if action not in _ACTIONS:
-            raise ValueError(
-                f"unknown breaker action {action!r}; use one of {', '.join(_ACTIONS)}"
-            )
-        now = self.clock()
-        record, _ = await self._arun(now, m.COMMAND, outcome=_ACTIONS[action])
-        return self._snapshot(record, now)
+        return await self._adrive(self._commanded(action))
 
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} {m.STATE_NAMES[self._view.state]}>"

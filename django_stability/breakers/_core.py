@@ -15,16 +15,16 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django_stability.breakers import _machine as m
 from django_stability.breakers._config import BreakerConfig
 from django_stability.breakers._errors import CircuitOpenError
 from django_stability.breakers._snapshot import Snapshot, snapshot_of
-from django_stability.breakers._store import STEP, Record, keys_for
+from django_stability.breakers._store import Record, keys_for
+from django_stability.breakers._view import STALENESS, UNKNOWN, View, held, seen
 from django_stability.logging import get_logger
 from django_stability.metrics import (
     BREAKER_STATE_VALUES,
@@ -36,37 +36,33 @@ from django_stability.state import Engine, get_engine
 
 log = get_logger("django_stability.breakers")
 
-#: Seconds a process trusts its cached view of a breaker before reading the shared state again.
-STALENESS = 1.0
+# The operator actions in the state machine's terms.
+COMMANDS = {
+    "open": m.FORCE_OPEN,
+    "close": m.FORCE_CLOSE,
+    "release": m.RELEASE,
+    "reset": m.RESET,
+}
 
-#: While a process is refused a trial permit, it asks again after this many seconds.
-_ACQUIRE_BACKOFF = 0.1
+# The I/O the steps below yield to their driver, and what the driver sends back:
+# ``(STEP, (now, mode, event))`` -> the shared record after one atomic step, or
+# ``None`` when the store failed; ``(SIGNAL, (old, new))`` -> ``None`` once
+# ``breaker_state_changed`` is sent; ``(FORCED, None)`` -> the action that
+# re-applies the forced state kept in the database, or ``None``.
+STEP, SIGNAL, FORCED = 0, 1, 2
 
-
-@dataclass(frozen=True, slots=True)
-class _View:
-    """What a process believes about a breaker, and until when it believes it."""
-
-    record: Record | None
-    valid_until: float
-    # ``valid_until`` while closed, else 0: the hot path's single comparison.
-    closed_until: float
-    # Open: when to ask for a trial permit (None while forced open).
-    retry_at: float | None
-    slow_seconds: float | None
-    # Neither timed nor time-limited: the async hot path applies.
-    plain: bool
-
-    @property
-    def state(self) -> int:
-        return self.record.state if self.record is not None else m.CLOSED
-
-
-_UNKNOWN = _View(None, 0.0, 0.0, None, None, False)
+T = TypeVar("T")
+#: A behaviour of the breaker written once: the sync and async paths drive it.
+Steps = Generator[tuple[int, Any], Any, T]
 
 
 class BreakerCore:
-    """State handling shared by the sync and async call paths of :class:`CircuitBreaker`."""
+    """The behaviour shared by the sync and async paths of :class:`CircuitBreaker`.
+
+    Its ``Steps`` methods decide everything and yield the I/O they need
+    (``STEP``, ``SIGNAL``, ``FORCED``); the class's drivers do that I/O in the
+    caller's thread or on its event loop.
+    """
 
     def __init__(
         self,
@@ -87,7 +83,7 @@ class BreakerCore:
         self._limit_args: list[Any] | None = None
         self._explicit_engine = engine
         self._keys = keys_for(name)
-        self._view = _UNKNOWN
+        self._view = UNKNOWN
         # Successes since the last flush, counted without a lock: next() on
         # itertools.count is atomic under the GIL.
         self._successes = itertools.count()
@@ -134,7 +130,7 @@ class BreakerCore:
         """Forget the cached options and view (settings changed)."""
         self._config = None
         self._limit_args = None
-        self._view = _UNKNOWN
+        self._view = UNKNOWN
 
     # Shared state ------------------------------------------------------------
 
@@ -163,22 +159,6 @@ class BreakerCore:
             self._calls_metric["success"].inc(taken)
         return taken
 
-    def _step(self, now: float, mode: str, **event: Any) -> Record | None:
-        try:
-            return self.engine.run(STEP, self._keys, self._args(now, mode, **event))
-        except Exception:  # bookkeeping must never fail the protected call
-            log.exception("breaker_state_error", breaker=self.name)
-            return None
-
-    async def _astep(self, now: float, mode: str, **event: Any) -> Record | None:
-        try:
-            return await self.engine.arun(
-                STEP, self._keys, self._args(now, mode, **event)
-            )
-        except Exception:  # bookkeeping must never fail the protected call
-            log.exception("breaker_state_error", breaker=self.name)
-            return None
-
     def _fallback(self, refused: CircuitOpenError) -> Callable[..., Any]:
         """The fallback that answers a refused call; re-raises ``refused`` when there is none."""
         fallback = self.config.fallback
@@ -189,37 +169,13 @@ class BreakerCore:
 
     def _apply(
         self, record: Record | None, now: float, *, denied: bool = False
-    ) -> tuple[_View, tuple[str, str] | None]:
+    ) -> tuple[View, tuple[str, str] | None]:
         """Cache what the shared record says; return the view and the transition this process made."""
-        if (
-            record is None
-        ):  # the store failed: keep believing the last view a while longer
-            old = self._view
-            view = _View(
-                old.record,
-                now + self.staleness,
-                now + self.staleness if old.state == m.CLOSED else 0.0,
-                old.retry_at,
-                old.slow_seconds,
-                old.plain,
-            )
-            self._view = view
+        if record is None:
+            # The store failed: keep believing the last view a while longer.
+            self._view = view = held(self._view, now, self.staleness)
             return view, None
-        config = self.config
-        retry_at: float | None = None
-        if record.state == m.OPEN and record.forced != m.FORCED_OPEN:
-            retry_at = record.opened_at / 1000 + config.reset_timeout
-        elif record.state == m.HALF_OPEN:
-            retry_at = now + _ACQUIRE_BACKOFF if denied else now
-        valid_until = now + self.staleness
-        view = _View(
-            record,
-            valid_until,
-            valid_until if record.state == m.CLOSED else 0.0,
-            retry_at,
-            config.slow_call_seconds,
-            config.slow_call_seconds is None and config.call_timeout is None,
-        )
+        view = seen(record, now, self.staleness, self.config, denied=denied)
         previous = self._view.record
         self._view = view
         if previous is None or previous.state != record.state:
@@ -249,7 +205,7 @@ class BreakerCore:
 
     # Admission ---------------------------------------------------------------
 
-    def _decide(self, view: _View, now: float) -> str | None:
+    def _decide(self, view: View, now: float) -> str | None:
         """``""`` admits as closed, ``None`` means a trial permit must be asked for; raises when refused."""
         if view.state == m.CLOSED:
             return ""
@@ -258,7 +214,7 @@ class BreakerCore:
             raise CircuitOpenError(self.name, view.retry_at, now)
         return None
 
-    def _granted(self, record: Record | None, view: _View, now: float) -> str:
+    def _granted(self, record: Record | None, view: View, now: float) -> str:
         if record is not None and record.granted:
             return "" if record.state == m.CLOSED else "trial"
         self._calls_metric["rejected"].inc()
@@ -291,3 +247,81 @@ class BreakerCore:
     def _snapshot(self, record: Record | None, now: float) -> Snapshot:
         view = self._view
         return snapshot_of(self.name, self.config, record or view.record, view.retry_at)
+
+    # Steps, written once ------------------------------------------------------
+
+    def _run(
+        self, now: float, mode: str, **event: Any
+    ) -> Steps[tuple[Record | None, View]]:
+        record = yield STEP, (now, mode, event)
+        denied = mode == m.ACQUIRE and record is not None and not record.granted
+        view, change = self._apply(record, now, denied=denied)
+        if change is not None:
+            yield SIGNAL, change
+        if record is not None and record.fresh:
+            # A new shared record (a restart, a Redis flush): re-apply the
+            # forced state an operator set, which the database keeps.
+            forced = yield FORCED, None
+            if forced is not None:
+                return (yield from self._run(now, m.COMMAND, outcome=COMMANDS[forced]))
+        return record, view
+
+    def _refreshed(self, now: float) -> Steps[View]:
+        if not self._sync_lock.acquire(blocking=False):
+            return self._view  # another thread is refreshing it right now
+        try:
+            run = self._run(now, m.REPORT, calls=self._take_successes())
+            return (yield from run)[1]
+        finally:
+            self._sync_lock.release()
+
+    def _admission(self, now: float) -> Steps[str]:
+        """The call's trial token (``""`` when admitted as closed); raises when refused."""
+        view = self._view
+        if now >= view.valid_until:
+            view = yield from self._refreshed(now)
+        if (admitted := self._decide(view, now)) is not None:
+            return admitted
+        token = os.urandom(8).hex()
+        record, view = yield from self._run(now, m.ACQUIRE, token=token)
+        return token if self._granted(record, view, now) == "trial" else ""
+
+    def _finishing(
+        self, token: str, started: float, exc: BaseException | None
+    ) -> Steps[None]:
+        now = self.clock()
+        outcome, slow = self._outcome(exc, started, now)
+        if token:
+            trial = m.FAILURE if slow else outcome
+            yield from self._run(now, m.TRIAL, token=token, outcome=trial)
+        elif outcome == m.FAILURE or slow:
+            yield from self._run(
+                now,
+                m.REPORT,
+                calls=self._take_successes() + 1,
+                failures=int(outcome == m.FAILURE),
+                slow=int(slow),
+            )
+        elif outcome == m.SUCCESS:
+            next(self._successes)
+
+    def _state_name(self) -> Steps[str]:
+        now = self.clock()
+        view = self._view
+        if now >= view.valid_until:
+            view = yield from self._refreshed(now)
+        return m.STATE_NAMES[view.state]
+
+    def _reported(self) -> Steps[Snapshot]:
+        now = self.clock()
+        record, _ = yield from self._run(now, m.REPORT, calls=self._take_successes())
+        return self._snapshot(record, now)
+
+    def _commanded(self, action: str) -> Steps[Snapshot]:
+        if action not in COMMANDS:
+            raise ValueError(
+                f"unknown breaker action {action!r}; use one of {', '.join(COMMANDS)}"
+            )
+        now = self.clock()
+        record, _ = yield from self._run(now, m.COMMAND, outcome=COMMANDS[action])
+        return self._snapshot(record, now)
