@@ -19,18 +19,11 @@ from typing import Any, ParamSpec, TypeVar, cast
 from asgiref.sync import sync_to_async
 
 from django_stability.breakers import _machine as m
-from django_stability.breakers._core import (
-    FORCED,
-    STEP,
-    BreakerCore,
-    Steps,
-    log,
-)
+from django_stability.breakers._core import FORCED, STORE, BreakerCore, Steps, log
 from django_stability.breakers._errors import CircuitOpenError
-from django_stability.breakers._forced import forced_action
+from django_stability.breakers._forced import forced_action, restoring
 from django_stability.breakers._snapshot import Snapshot
-from django_stability.breakers._store import STEP as STEP_SCRIPT
-from django_stability.breakers._store import Record
+from django_stability.breakers._store import STEP, Record
 from django_stability.signals import breaker_state_changed
 
 P = ParamSpec("P")
@@ -65,7 +58,7 @@ class CircuitBreaker(BreakerCore):
         try:
             op, arg = next(steps)
             while True:
-                if op == STEP:
+                if op == STORE:
                     answer: Any = self._step(*arg)
                 elif op == FORCED:
                     answer = forced_action(self.name)
@@ -84,10 +77,12 @@ class CircuitBreaker(BreakerCore):
         try:
             op, arg = next(steps)
             while True:
-                if op == STEP:
+                if op == STORE:
                     answer: Any = await self._astep(*arg)
                 elif op == FORCED:
-                    answer = await sync_to_async(forced_action)(self.name)
+                    answer = None  # no thread for a read forced_action would skip
+                    if not restoring():
+                        answer = await sync_to_async(forced_action)(self.name)
                 else:
                     answer = await breaker_state_changed.asend(
                         sender=CircuitBreaker, name=self.name, old=arg[0], new=arg[1]
@@ -101,7 +96,7 @@ class CircuitBreaker(BreakerCore):
     def _step(self, now: float, mode: str, event: dict[str, Any]) -> Record | None:
         try:
             args = self._args(now, mode, **event)
-            return self.engine.run(STEP_SCRIPT, self._keys, args)
+            return self.engine.run(STEP, self._keys, args)
         except Exception:  # bookkeeping must never fail the protected call
             log.exception("breaker_state_error", breaker=self.name)
             return None
@@ -111,7 +106,7 @@ class CircuitBreaker(BreakerCore):
     ) -> Record | None:
         try:
             args = self._args(now, mode, **event)
-            return await self.engine.arun(STEP_SCRIPT, self._keys, args)
+            return await self.engine.arun(STEP, self._keys, args)
         except Exception:  # bookkeeping must never fail the protected call
             log.exception("breaker_state_error", breaker=self.name)
             return None
@@ -200,8 +195,9 @@ class CircuitBreaker(BreakerCore):
     def command(self, action: str) -> Snapshot:
         """Apply an operator action to the shared state: ``open``, ``close``, ``release`` or ``reset``.
 
-        This changes the shared state only; :mod:`django_stability.breakers`'
-        ``force()`` also persists forced states and records who did it.
+        This changes the shared state only;
+        :func:`~django_stability.breakers.operate` also persists forced states
+        and records who did it.
 
         Raises:
             ValueError: unknown action.

@@ -45,11 +45,11 @@ COMMANDS = {
 }
 
 # The I/O the steps below yield to their driver, and what the driver sends back:
-# ``(STEP, (now, mode, event))`` -> the shared record after one atomic step, or
+# ``(STORE, (now, mode, event))`` -> the shared record after one atomic step, or
 # ``None`` when the store failed; ``(SIGNAL, (old, new))`` -> ``None`` once
 # ``breaker_state_changed`` is sent; ``(FORCED, None)`` -> the action that
 # re-applies the forced state kept in the database, or ``None``.
-STEP, SIGNAL, FORCED = 0, 1, 2
+STORE, SIGNAL, FORCED = 0, 1, 2
 
 T = TypeVar("T")
 #: A behaviour of the breaker written once: the sync and async paths drive it.
@@ -60,7 +60,7 @@ class BreakerCore:
     """The behaviour shared by the sync and async paths of :class:`CircuitBreaker`.
 
     Its ``Steps`` methods decide everything and yield the I/O they need
-    (``STEP``, ``SIGNAL``, ``FORCED``); the class's drivers do that I/O in the
+    (``STORE``, ``SIGNAL``, ``FORCED``); the class's drivers do that I/O in the
     caller's thread or on its event loop.
     """
 
@@ -253,7 +253,7 @@ class BreakerCore:
     def _run(
         self, now: float, mode: str, **event: Any
     ) -> Steps[tuple[Record | None, View]]:
-        record = yield STEP, (now, mode, event)
+        record = yield STORE, (now, mode, event)
         denied = mode == m.ACQUIRE and record is not None and not record.granted
         view, change = self._apply(record, now, denied=denied)
         if change is not None:
