@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from django_stability.breakers import ACTIONS, Snapshot, act, all_breakers, is_known
+from django_stability.breakers._registry import valid_name
 from django_stability.breakers.integrations._guards import guarded_by
-from django_stability.checks._features import BREAKER_NAME
 from django_stability.drafts._admin import register as register_drafts
 from django_stability.models import Breaker
 from django_stability.state import get_engine
@@ -175,7 +175,7 @@ class BreakerAdmin(_ModelAdmin):
         action = request.POST.get("action", "")
         if action not in ACTIONS:
             self.message_user(request, _("Unknown action."), messages.ERROR)
-        elif not (BREAKER_NAME.fullmatch(name) and is_known(name)):
+        elif not (valid_name(name) and is_known(name)):
             self.message_user(
                 request,
                 _("There is no circuit breaker called “%(name)s”.") % {"name": name},

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, Literal, TypeVar, cast
 
 from django_stability.breakers import all_breakers, breaker
-from django_stability.breakers._api import _restoring
+from django_stability.breakers._forced import no_restore
 
 __all__ = ["force_breaker", "reset_breakers"]
 
@@ -35,16 +34,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 # The operator action that forces each state, and the one that puts a forced state back.
 _FORCE = {"open": "open", "closed": "close"}
 _AGAIN = {"open": "open", "closed": "close", None: "release"}
-
-
-@contextmanager
-def _no_database() -> Iterator[None]:
-    """Keep the breaker from re-applying a forced state it reads from the database."""
-    token = _restoring.set(True)
-    try:
-        yield
-    finally:
-        _restoring.reset(token)
 
 
 class force_breaker:  # lower case: used like a function, as contextlib's helpers are
@@ -99,7 +88,7 @@ class force_breaker:  # lower case: used like a function, as contextlib's helper
     # Context managers --------------------------------------------------------
 
     def __enter__(self) -> force_breaker:
-        with _no_database():
+        with no_restore():
             before = self._breaker.snapshot().forced
             self._breaker.command(_FORCE[self.state])
         self._before.set((*self._before.get(), before))
@@ -113,11 +102,11 @@ class force_breaker:  # lower case: used like a function, as contextlib's helper
     ) -> None:
         *rest, before = self._before.get()
         self._before.set(tuple(rest))
-        with _no_database():
+        with no_restore():
             self._breaker.command(_AGAIN[before])
 
     async def __aenter__(self) -> force_breaker:
-        with _no_database():
+        with no_restore():
             before = (await self._breaker.asnapshot()).forced
             await self._breaker.acommand(_FORCE[self.state])
         self._before.set((*self._before.get(), before))
@@ -131,7 +120,7 @@ class force_breaker:  # lower case: used like a function, as contextlib's helper
     ) -> None:
         *rest, before = self._before.get()
         self._before.set(tuple(rest))
-        with _no_database():
+        with no_restore():
             await self._breaker.acommand(_AGAIN[before])
 
     # Decorator ---------------------------------------------------------------
@@ -172,6 +161,6 @@ def reset_breakers() -> None:
 
     .. versionadded:: 0.1
     """
-    with _no_database():
+    with no_restore():
         for found in all_breakers():
             found.command("release")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_stability.breakers import CircuitOpenError, _overrides, breaker, operate
+from django_stability.breakers import CircuitOpenError, _forced, breaker, operate
 from django_stability.models import Breaker
 from django_stability.testing import force_breaker, reset_breakers
 from tests.breakers.names import fresh
@@ -33,7 +33,7 @@ class DatabaseGuard:
 def no_database(monkeypatch: pytest.MonkeyPatch) -> DatabaseGuard:
     """Fail any test here that makes a breaker read its forced state from the database."""
     guard = DatabaseGuard()
-    monkeypatch.setattr(_overrides, "forced_in_database", guard)
+    monkeypatch.setattr(_forced, "_read", guard)
     return guard
 
 

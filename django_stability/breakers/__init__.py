@@ -16,17 +16,19 @@ integrations (database, cache, email, HTTP) in ``.integrations``.
 
 from __future__ import annotations
 
-from django_stability.breakers._api import CircuitBreaker
-from django_stability.breakers._breaker import STALENESS, CircuitOpenError, Snapshot
+from django_stability.breakers._actions import ACTIONS, Action, act, operate
+from django_stability.breakers._breaker import CircuitBreaker
 from django_stability.breakers._config import BreakerConfig
+from django_stability.breakers._errors import CircuitOpenError
 from django_stability.breakers._operator import operator_access, operator_view
-from django_stability.breakers._overrides import ACTIONS, Action, act, operate
 from django_stability.breakers._registry import (
     all_breakers,
     breaker,
     config_for,
     is_known,
 )
+from django_stability.breakers._snapshot import Snapshot
+from django_stability.breakers._view import STALENESS
 from django_stability.errors import register_problem
 from django_stability.signals import breaker_state_changed
 

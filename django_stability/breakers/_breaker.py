@@ -1,382 +1,307 @@
-"""The circuit breaker: admission and outcomes against a locally cached view of shared state.
+"""The public breaker: decorator, context managers, calls, state and operator actions, sync and async.
 
-A closed breaker decides locally: its view of the shared record is trusted
-for ``staleness`` seconds, successes are only counted in memory, and the next
-refresh (at most once per ``staleness`` per process) sends them to the
-shared record together with a read of its state. Failures, slow calls, trial
-outcomes and operator actions reach the shared record at once, in one atomic
-step that also decides any transition (``_store.STEP``).
+Each behaviour is written once, as steps of :class:`._core.BreakerCore` that
+yield the I/O they need; :meth:`CircuitBreaker._drive` does that I/O in the
+caller's thread and :meth:`CircuitBreaker._adrive` on its event loop. A
+closed breaker with a fresh view never gets that far (the hot path): its calls
+are admitted, and their successes counted, without any step.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-import os
-import threading
-import time
-from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+import asyncio
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar, cast
+
+from asgiref.sync import sync_to_async
 
 from django_stability.breakers import _machine as m
-from django_stability.breakers._config import BreakerConfig
-from django_stability.breakers._store import STEP, Record, keys_for
-from django_stability.logging import get_logger
-from django_stability.metrics import (
-    BREAKER_STATE_VALUES,
-    breaker_calls,
-    breaker_state,
-    breaker_transitions,
-)
-from django_stability.state import Engine, get_engine
+from django_stability.breakers._core import FORCED, STORE, BreakerCore, Steps, log
+from django_stability.breakers._errors import CircuitOpenError
+from django_stability.breakers._forced import forced_action, restoring
+from django_stability.breakers._snapshot import Snapshot
+from django_stability.breakers._store import STEP, Record
+from django_stability.signals import breaker_state_changed
 
-log = get_logger("django_stability.breakers")
-
-#: Seconds a process trusts its cached view of a breaker before reading the shared state again.
-STALENESS = 1.0
-
-#: While a process is refused a trial permit, it asks again after this many seconds.
-_ACQUIRE_BACKOFF = 0.1
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
-class CircuitOpenError(Exception):
-    """A call was refused: the breaker is open (or half-open with every trial permit taken).
+class CircuitBreaker(BreakerCore):
+    """A named circuit breaker whose state every worker process shares.
 
-    Under the API prefixes it becomes a 503 problem response with ``Retry-After``.
+    Get one with :func:`breaker`; construct one directly only in tests or for
+    a breaker with options of its own. Use it as a decorator (sync or async
+    functions), a context manager (``with`` / ``async with``), or through
+    :meth:`call` / :meth:`acall`.
 
-    Attributes:
-        name: The breaker's name.
-        retry_at: When trial calls may be let through again (epoch seconds);
-            ``None`` while forced open.
-        retry_after: Whole seconds until ``retry_at`` (at least 1), or ``None``.
+    Args:
+        name: 1-200 characters of ``[A-Za-z0-9._:-]``.
+        config: The options; read from ``STABILITY_BREAKERS`` when ``None``.
+        clock: Wall-clock seconds (shared state compares times across
+            processes, so a monotonic clock will not do); tests inject one.
+        engine: The shared-state engine; the process's one when ``None``.
+        staleness: Seconds this process trusts its cached view; the bound on
+            how late it sees another process's transition.
 
     .. versionadded:: 0.1
     """
 
-    def __init__(self, name: str, retry_at: float | None, now: float) -> None:
-        self.name = name
-        self.retry_at = retry_at
-        self.retry_after = (
-            None if retry_at is None else max(1, math.ceil(retry_at - now))
-        )
-        when = (
-            "until an operator releases it"
-            if retry_at is None
-            else f"retry in {self.retry_after}s"
-        )
-        super().__init__(f"circuit breaker {name!r} is open ({when})")
+    # Drivers -----------------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class _View:
-    """What a process believes about a breaker, and until when it believes it."""
-
-    record: Record | None
-    valid_until: float
-    # ``valid_until`` while closed, else 0: the hot path's single comparison.
-    closed_until: float
-    # Open: when to ask for a trial permit (None while forced open).
-    retry_at: float | None
-    slow_seconds: float | None
-    # Neither timed nor time-limited: the async hot path applies.
-    plain: bool
-
-    @property
-    def state(self) -> int:
-        return self.record.state if self.record is not None else m.CLOSED
-
-
-_UNKNOWN = _View(None, 0.0, 0.0, None, None, False)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A breaker's state and statistics, as the admin, the JSON API and health checks show them.
-
-    .. versionadded:: 0.1
-    """
-
-    name: str
-    state: str
-    forced: str | None
-    failure_rate: float | None
-    calls: int
-    failures: int
-    slow_calls: int
-    in_flight_trials: int
-    opened_at: datetime | None
-    retry_at: datetime | None
-    config: BreakerConfig
-
-    def as_json(self) -> dict[str, Any]:
-        """The breaker JSON of the HTTP API."""
-        return {
-            "name": self.name,
-            "state": self.state,
-            "forced": self.forced,
-            "failure_rate": self.failure_rate,
-            "calls": self.calls,
-            "failures": self.failures,
-            "slow_calls": self.slow_calls,
-            "opened_at": self.opened_at.isoformat() if self.opened_at else None,
-            "retry_at": self.retry_at.isoformat() if self.retry_at else None,
-            "config": self.config.as_json(),
-        }
-
-
-def _when(seconds: float | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-
-
-class BreakerCore:
-    """State handling shared by the sync and async call paths of :class:`CircuitBreaker`."""
-
-    def __init__(
-        self,
-        name: str,
-        config: BreakerConfig | None = None,
-        *,
-        clock: Callable[[], float] = time.time,
-        engine: Engine | None = None,
-        staleness: float = STALENESS,
-        load_config: Callable[[str], BreakerConfig] | None = None,
-    ) -> None:
-        self.name = name
-        self.clock = clock
-        self.staleness = staleness
-        self._explicit_config = config
-        self._load_config = load_config
-        self._config: BreakerConfig | None = None
-        self._limit_args: list[Any] | None = None
-        self._explicit_engine = engine
-        self._keys = keys_for(name)
-        self._view = _UNKNOWN
-        # Successes since the last flush, counted without a lock: next() on
-        # itertools.count is atomic under the GIL.
-        self._successes = itertools.count()
-        self._flushed = 0
-        self._count_lock = threading.Lock()
-        self._sync_lock = threading.Lock()
-        self._active: ContextVar[tuple[tuple[str, float, Any], ...]] = ContextVar(
-            f"breaker:{name}", default=()
-        )
-        self._calls_metric = {
-            outcome: breaker_calls.labels(name, outcome)
-            for outcome in (
-                "success",
-                "failure",
-                "slow",
-                "ignored",
-                "rejected",
-                "fallback",
-            )
-        }
-
-    # Configuration -----------------------------------------------------------
-
-    @property
-    def config(self) -> BreakerConfig:
-        """The options in force (from ``STABILITY_BREAKERS`` unless given explicitly)."""
-        config = self._config
-        if config is None:
-            if self._explicit_config is not None:
-                config = self._explicit_config
-            elif self._load_config is not None:
-                config = self._load_config(self.name)
-            else:
-                config = BreakerConfig()
-            self._config = config
-            self._limit_args = config.limits().args()
-        return config
-
-    @property
-    def engine(self) -> Engine:
-        return self._explicit_engine or get_engine()
-
-    def invalidate(self) -> None:
-        """Forget the cached options and view (settings changed)."""
-        self._config = None
-        self._limit_args = None
-        self._view = _UNKNOWN
-
-    # Shared state ------------------------------------------------------------
-
-    def _args(
-        self,
-        now: float,
-        mode: str,
-        *,
-        calls: int = 0,
-        failures: int = 0,
-        slow: int = 0,
-        token: str = "",
-        outcome: int = m.NEUTRAL,
-    ) -> list[Any]:
-        self.config  # noqa: B018 - fills _limit_args when the options were reset
-        assert self._limit_args is not None
-        event = [math.floor(now * 1000), mode, calls, failures, slow, token, outcome]
-        return event + self._limit_args
-
-    def _take_successes(self) -> int:
-        with self._count_lock:
-            counted = next(self._successes)
-            taken = counted - self._flushed
-            self._flushed = counted + 1
-        if taken:
-            self._calls_metric["success"].inc(taken)
-        return taken
-
-    def _step(self, now: float, mode: str, **event: Any) -> Record | None:
+    def _drive(self, steps: Steps[T]) -> T:
+        """Run ``steps``, doing the I/O they ask for in this thread."""
         try:
-            return self.engine.run(STEP, self._keys, self._args(now, mode, **event))
+            op, arg = next(steps)
+            while True:
+                if op == STORE:
+                    answer: Any = self._step(*arg)
+                elif op == FORCED:
+                    answer = forced_action(self.name)
+                else:
+                    answer = breaker_state_changed.send(
+                        sender=CircuitBreaker, name=self.name, old=arg[0], new=arg[1]
+                    )
+                op, arg = steps.send(answer)
+        except StopIteration as done:
+            return cast(T, done.value)
+        finally:
+            steps.close()  # an I/O that raised: the steps' own cleanup still runs
+
+    async def _adrive(self, steps: Steps[T]) -> T:
+        """Run ``steps``, doing the I/O they ask for on the running event loop."""
+        try:
+            op, arg = next(steps)
+            while True:
+                if op == STORE:
+                    answer: Any = await self._astep(*arg)
+                elif op == FORCED:
+                    answer = None  # no thread for a read forced_action would skip
+                    if not restoring():
+                        answer = await sync_to_async(forced_action)(self.name)
+                else:
+                    answer = await breaker_state_changed.asend(
+                        sender=CircuitBreaker, name=self.name, old=arg[0], new=arg[1]
+                    )
+                op, arg = steps.send(answer)
+        except StopIteration as done:
+            return cast(T, done.value)
+        finally:
+            steps.close()
+
+    def _step(self, now: float, mode: str, event: dict[str, Any]) -> Record | None:
+        try:
+            args = self._args(now, mode, **event)
+            return self.engine.run(STEP, self._keys, args)
         except Exception:  # bookkeeping must never fail the protected call
             log.exception("breaker_state_error", breaker=self.name)
             return None
 
-    async def _astep(self, now: float, mode: str, **event: Any) -> Record | None:
+    async def _astep(
+        self, now: float, mode: str, event: dict[str, Any]
+    ) -> Record | None:
         try:
-            return await self.engine.arun(
-                STEP, self._keys, self._args(now, mode, **event)
-            )
+            args = self._args(now, mode, **event)
+            return await self.engine.arun(STEP, self._keys, args)
         except Exception:  # bookkeeping must never fail the protected call
             log.exception("breaker_state_error", breaker=self.name)
             return None
 
-    def _fallback(self, refused: CircuitOpenError) -> Callable[..., Any]:
-        """The fallback that answers a refused call; re-raises ``refused`` when there is none."""
-        fallback = self.config.fallback
-        if fallback is None:
-            raise refused
-        self._calls_metric["fallback"].inc()
-        return fallback
+    # Sync --------------------------------------------------------------------
 
-    def _apply(
-        self, record: Record | None, now: float, *, denied: bool = False
-    ) -> tuple[_View, tuple[str, str] | None]:
-        """Cache what the shared record says; return the view and the transition this process made."""
-        if (
-            record is None
-        ):  # the store failed: keep believing the last view a while longer
-            old = self._view
-            view = _View(
-                old.record,
-                now + self.staleness,
-                now + self.staleness if old.state == m.CLOSED else 0.0,
-                old.retry_at,
-                old.slow_seconds,
-                old.plain,
-            )
-            self._view = view
-            return view, None
-        config = self.config
-        retry_at: float | None = None
-        if record.state == m.OPEN and record.forced != m.FORCED_OPEN:
-            retry_at = record.opened_at / 1000 + config.reset_timeout
-        elif record.state == m.HALF_OPEN:
-            retry_at = now + _ACQUIRE_BACKOFF if denied else now
-        valid_until = now + self.staleness
-        view = _View(
-            record,
-            valid_until,
-            valid_until if record.state == m.CLOSED else 0.0,
-            retry_at,
-            config.slow_call_seconds,
-            config.slow_call_seconds is None and config.call_timeout is None,
-        )
-        previous = self._view.record
-        self._view = view
-        if previous is None or previous.state != record.state:
-            breaker_state.labels(self.name).set(BREAKER_STATE_VALUES[record.state_name])
-        if record.fresh and not self.engine.healthy:
-            log.warning(
-                "breaker_process_local",
-                breaker=self.name,
-                detail="shared state unreachable; this breaker counts and decides in this process only",
-            )
-        if record.changed_from < 0:
-            return view, None
-        old_name, new_name = m.STATE_NAMES[record.changed_from], record.state_name
-        breaker_transitions.labels(self.name, new_name).inc()
-        level = log.warning if new_name == "open" else log.info
-        level(
-            "breaker_state_changed",
-            breaker=self.name,
-            old=old_name,
-            new=new_name,
-            forced=record.forced_name,
-            failures=record.failures,
-            calls=record.calls,
-            pid=os.getpid(),
-        )
-        return view, (old_name, new_name)
+    def _admit(self, started: float) -> str:
+        if self._view.closed_until > started:
+            return ""  # closed and fresh: admitted without asking anyone
+        return self._drive(self._admission(started))
 
-    # Admission ---------------------------------------------------------------
-
-    def _decide(self, view: _View, now: float) -> str | None:
-        """``""`` admits as closed, ``None`` means a trial permit must be asked for; raises when refused."""
-        if view.state == m.CLOSED:
-            return ""
-        if view.retry_at is None or now < view.retry_at:
-            self._calls_metric["rejected"].inc()
-            raise CircuitOpenError(self.name, view.retry_at, now)
-        return None
-
-    def _granted(self, record: Record | None, view: _View, now: float) -> str:
-        if record is not None and record.granted:
-            return "" if record.state == m.CLOSED else "trial"
-        self._calls_metric["rejected"].inc()
-        raise CircuitOpenError(self.name, view.retry_at, now)
-
-    # Outcomes ----------------------------------------------------------------
-
-    def _outcome(
-        self, exc: BaseException | None, started: float, now: float
-    ) -> tuple[int, bool]:
-        """``(outcome, slow)`` of a finished call."""
-        if exc is None:
-            outcome = m.SUCCESS
-        elif not isinstance(exc, Exception) or isinstance(exc, self.config.exclude):
-            # Cancellation, KeyboardInterrupt, excluded errors: not the dependency's fault.
-            self._calls_metric["ignored"].inc()
-            return m.NEUTRAL, False
+    def _finish(self, token: str, started: float, exc: BaseException | None) -> None:
+        if exc is None and not token and self._view.slow_seconds is None:
+            next(self._successes)  # the common case: nothing to tell anyone yet
         else:
-            outcome = m.FAILURE
-        limit = self._view.slow_seconds
-        slow = limit is not None and now - started >= limit
-        if outcome == m.FAILURE:
-            self._calls_metric["failure"].inc()
-        if slow:
-            self._calls_metric["slow"].inc()
-        return outcome, slow
+            self._drive(self._finishing(token, started, exc))
 
-    # Operators ---------------------------------------------------------------
+    def call(self, func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call ``func`` through the breaker (the fallback answers while it refuses calls).
 
-    def _snapshot(self, record: Record | None, now: float) -> Snapshot:
-        config = self.config
-        view = self._view
-        record = record or view.record
-        if record is None:
-            return Snapshot(
-                self.name, "closed", None, None, 0, 0, 0, 0, None, None, config
-            )
-        rate = None
-        if record.calls and record.calls >= config.minimum_calls:
-            rate = round(record.failures * 100 / record.calls, 2)
-        return Snapshot(
-            name=self.name,
-            state=record.state_name,
-            forced=record.forced_name,
-            failure_rate=rate,
-            calls=record.calls,
-            failures=record.failures,
-            slow_calls=record.slow,
-            in_flight_trials=record.in_flight,
-            opened_at=_when(record.opened_at / 1000)
-            if record.state != m.CLOSED and record.opened_at
-            else None,
-            retry_at=_when(view.retry_at) if record.state == m.OPEN else None,
-            config=config,
-        )
+        Raises:
+            CircuitOpenError: the breaker refuses the call and has no fallback.
+        """
+        started = self.clock()
+        try:
+            token = self._admit(started)
+        except CircuitOpenError as refused:
+            return cast(R, self._fallback(refused)(*args, **kwargs))
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            self._finish(token, started, exc)
+            raise
+        self._finish(token, started, None)
+        return result
+
+    def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
+        """Decorate a sync or async function."""
+        if inspect.iscoroutinefunction(func):
+            return cast(Callable[P, R], self._decorate_async(func))
+        clock = self.clock
+        successes = self._successes
+
+        @functools.wraps(func)
+        def protected(*args: P.args, **kwargs: P.kwargs) -> R:
+            started = clock()
+            view = self._view
+            # The hot path: closed and fresh, nothing to ask anyone.
+            if view.closed_until > started and view.slow_seconds is None:
+                try:
+                    result = func(*args, **kwargs)
+                except BaseException as exc:
+                    self._finish("", started, exc)
+                    raise
+                next(successes)
+                return result
+            return self.call(func, *args, **kwargs)
+
+        return protected
+
+    def __enter__(self) -> CircuitBreaker:
+        started = self.clock()
+        token = self._admit(started)
+        self._active.set((*self._active.get(), (token, started, None)))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        *rest, (token, started, _) = self._active.get()
+        self._active.set(tuple(rest))
+        self._finish(token, started, exc)
+
+    @property
+    def state(self) -> str:
+        """``"closed"``, ``"open"`` or ``"half_open"``, at most ``staleness`` seconds old."""
+        return self._drive(self._state_name())
+
+    def snapshot(self) -> Snapshot:
+        """State and statistics, read from the shared state now."""
+        return self._drive(self._reported())
+
+    def command(self, action: str) -> Snapshot:
+        """Apply an operator action to the shared state: ``open``, ``close``, ``release`` or ``reset``.
+
+        This changes the shared state only;
+        :func:`~django_stability.breakers.operate` also persists forced states
+        and records who did it.
+
+        Raises:
+            ValueError: unknown action.
+        """
+        return self._drive(self._commanded(action))
+
+    # Async -------------------------------------------------------------------
+
+    async def _aadmit(self, started: float) -> str:
+        if self._view.closed_until > started:
+            return ""
+        return await self._adrive(self._admission(started))
+
+    async def _afinish(
+        self, token: str, started: float, exc: BaseException | None
+    ) -> None:
+        if exc is None and not token and self._view.slow_seconds is None:
+            next(self._successes)
+        else:
+            await self._adrive(self._finishing(token, started, exc))
+
+    async def acall(
+        self, func: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Await ``func(*args, **kwargs)`` through the breaker, within ``call_timeout``.
+
+        Raises:
+            CircuitOpenError: the breaker refuses the call and has no fallback.
+            TimeoutError: the call took longer than ``call_timeout`` (counted as a failure).
+        """
+        started = self.clock()
+        try:
+            token = await self._aadmit(started)
+        except CircuitOpenError as refused:
+            answer = self._fallback(refused)(*args, **kwargs)
+            return cast(R, await answer if inspect.isawaitable(answer) else answer)
+        try:
+            async with asyncio.timeout(self.config.call_timeout):
+                result = await func(*args, **kwargs)
+        except BaseException as exc:
+            await self._afinish(token, started, exc)
+            raise
+        await self._afinish(token, started, None)
+        return result
+
+    def _decorate_async(
+        self, func: Callable[P, Awaitable[R]]
+    ) -> Callable[P, Awaitable[R]]:
+        clock = self.clock
+        successes = self._successes
+
+        @functools.wraps(func)
+        async def protected(*args: P.args, **kwargs: P.kwargs) -> R:
+            started = clock()
+            view = self._view
+            if view.closed_until > started and view.plain:
+                try:
+                    result = await func(*args, **kwargs)
+                except BaseException as exc:
+                    await self._afinish("", started, exc)
+                    raise
+                next(successes)
+                return result
+            return await self.acall(func, *args, **kwargs)
+
+        return protected
+
+    async def __aenter__(self) -> CircuitBreaker:
+        started = self.clock()
+        token = await self._aadmit(started)
+        timeout = self.config.call_timeout
+        limit = asyncio.timeout(timeout) if timeout is not None else None
+        if limit is not None:
+            await limit.__aenter__()
+        self._active.set((*self._active.get(), (token, started, limit)))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        *rest, (token, started, limit) = self._active.get()
+        self._active.set(tuple(rest))
+        if limit is not None:
+            try:
+                await limit.__aexit__(exc_type, exc, tb)
+            except TimeoutError as timed_out:  # the block ran past call_timeout
+                await self._afinish(token, started, timed_out)
+                raise
+        await self._afinish(token, started, exc)
+
+    async def astate(self) -> str:
+        """The async twin of :attr:`state`."""
+        return await self._adrive(self._state_name())
+
+    async def asnapshot(self) -> Snapshot:
+        """The async twin of :meth:`snapshot`."""
+        return await self._adrive(self._reported())
+
+    async def acommand(self, action: str) -> Snapshot:
+        """The async twin of :meth:`command`."""
+        return await self._adrive(self._commanded(action))
+
+    def __repr__(self) -> str:
+        return f"<CircuitBreaker {self.name!r} {m.STATE_NAMES[self._view.state]}>"

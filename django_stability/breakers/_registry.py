@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import threading
-from typing import cast
 
-from django_stability.breakers._api import CircuitBreaker
+from django_stability.breakers._breaker import CircuitBreaker
 from django_stability.breakers._config import BreakerConfig
-from django_stability.checks._features import BREAKER_NAME
 from django_stability.conf import conf, on_setting_changed
 
 _breakers: dict[str, CircuitBreaker] = {}
 _lock = threading.Lock()
+
+# "." and ".." excluded: no URL of the breaker endpoints can carry them.
+_NAME = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9._:-]{1,200}")
+
+
+def valid_name(name: object) -> bool:
+    """Whether ``name`` can name a breaker: 1-200 characters of ``[A-Za-z0-9._:-]``, not ``.`` or ``..``."""
+    return isinstance(name, str) and _NAME.fullmatch(name) is not None
 
 
 def config_for(name: str) -> BreakerConfig:
@@ -36,7 +43,7 @@ def breaker(name: str) -> CircuitBreaker:
     found = _breakers.get(name)
     if found is not None:
         return found
-    if not (isinstance(cast(object, name), str) and BREAKER_NAME.fullmatch(name)):
+    if not valid_name(name):
         raise ValueError(
             "breaker names are 1-200 characters of [A-Za-z0-9._:-], "
             f'other than "." and "..", not {name!r}'

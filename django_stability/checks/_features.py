@@ -10,6 +10,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags
 
+from django_stability.breakers._registry import valid_name
 from django_stability.checks._base import (
     Validator,
     check,
@@ -29,9 +30,6 @@ from django_stability.checks._base import (
 )
 from django_stability.checks._codes import Codes
 from django_stability.conf import DEFAULT_REALTIME, Settings, conf
-
-# "." and ".." excluded: the breaker endpoints could not address them.
-BREAKER_NAME = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9._:-]{1,200}")
 
 
 def _optional(validator: Validator) -> Validator:
@@ -105,7 +103,7 @@ REALTIME_OPTIONS: dict[str, Validator] = {
 
 
 def _breaker_messages(name: str, breaker: Any, options: Any) -> list[CheckMessage]:
-    if not (isinstance(breaker, str) and BREAKER_NAME.fullmatch(breaker)):
+    if not valid_name(breaker):
         problem = f"has an invalid breaker name: {kind(breaker)}"
         return [Codes.BREAKERS.msg(name, problem=problem)]
     where = f"{name}[{breaker!r}]"

@@ -19,7 +19,7 @@ from django_stability.breakers import (
     is_known,
     operator_view,
 )
-from django_stability.checks._features import BREAKER_NAME
+from django_stability.breakers._registry import valid_name
 from django_stability.errors import problem_response
 
 __all__ = ["breaker_action", "breaker_detail", "breaker_list"]
@@ -51,7 +51,7 @@ def _gate(
 def _unknown(name: str) -> HttpResponse | None:
     # A malformed name is as unknown as a well-formed one nobody configured,
     # and is not echoed back: it may be anything a URL can carry.
-    if not BREAKER_NAME.fullmatch(name):
+    if not valid_name(name):
         return problem_response(404)
     if not is_known(name):
         return problem_response(

@@ -24,8 +24,8 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from django_stability.breakers._api import CircuitBreaker
-from django_stability.breakers._breaker import CircuitOpenError
+from django_stability.breakers._breaker import CircuitBreaker
+from django_stability.breakers._errors import CircuitOpenError
 from django_stability.breakers.integrations import _guard
 from django_stability.logging import get_logger
 

@@ -18,9 +18,9 @@ from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connec
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
-from django_stability.breakers import _operator
-from django_stability.breakers._api import CircuitBreaker, _restoring
-from django_stability.breakers._breaker import CircuitOpenError
+from django_stability.breakers import _forced, _operator
+from django_stability.breakers._breaker import CircuitBreaker
+from django_stability.breakers._errors import CircuitOpenError
 from django_stability.breakers.integrations import _guard
 from django_stability.conf import conf
 from django_stability.errors._database import is_connection_error
@@ -38,7 +38,7 @@ def _target(alias: str) -> CircuitBreaker | None:
     found = _installed.get(alias)
     # The breaker reads its forced state from the database: that query must
     # not go through the breaker again. Operators are never locked out.
-    if found is None or _restoring.get() or _operator.unguarded():
+    if found is None or _forced.restoring() or _operator.unguarded():
         return None
     return _guard.resolve(found)
 

@@ -10,8 +10,8 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage
 from django.utils.module_loading import import_string
 
-from django_stability.breakers._api import CircuitBreaker
-from django_stability.breakers._breaker import CircuitOpenError
+from django_stability.breakers._breaker import CircuitBreaker
+from django_stability.breakers._errors import CircuitOpenError
 from django_stability.breakers.integrations import _guard
 
 # SMTP replies that blame the server, not the message: service not

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from django_stability.breakers._api import CircuitBreaker
+from django_stability.breakers._breaker import CircuitBreaker
 from django_stability.breakers._registry import breaker
 
 R = TypeVar("R")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import django
 from django.conf import settings
 
-from django_stability.breakers._api import CircuitBreaker
+from django_stability.breakers._breaker import CircuitBreaker
 from django_stability.breakers.integrations import _database
 
 _CACHE = "django_stability.breakers.integrations.BreakerCache"

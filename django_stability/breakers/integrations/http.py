@@ -24,7 +24,7 @@ except ImportError as exc:
         'pip install "django-stability[http]"'
     ) from exc
 
-from django_stability.breakers._api import CircuitBreaker
+from django_stability.breakers._breaker import CircuitBreaker
 from django_stability.breakers.integrations import _guard
 from django_stability.correlation import outgoing_headers
 

@@ -1,65 +1,21 @@
-"""Operator actions: change a breaker's shared state, keep forced states in the database, record who."""
+"""Operator actions: change a breaker's shared state, and record it (forced state, admin history) in the database."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.utils import timezone
-
-from django_stability.breakers._breaker import Snapshot, log
+from django_stability.breakers import _forced
+from django_stability.breakers._core import log
 from django_stability.breakers._operator import operator_access
+from django_stability.breakers._registry import breaker
+from django_stability.breakers._snapshot import Snapshot
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-    from django.db.models import Model
 
 #: The operator actions, as the JSON endpoints and ``manage.py breakers`` name them.
 ACTIONS = ("open", "close", "reset", "release")
-
-_FORCED_ACTION = {"open": "open", "closed": "close"}
-
-
-def forced_in_database(name: str) -> str | None:
-    """The action that re-applies ``name``'s persisted forced state (``"open"``/``"close"``), if any.
-
-    A database that cannot answer (down, not migrated, not allowed in a test)
-    means "nothing known": the breaker keeps running on its shared state.
-    """
-    from django_stability.models import Breaker
-
-    try:
-        forced = (
-            Breaker.objects.filter(name=name).values_list("forced", flat=True).first()
-        )
-    except (
-        Exception
-    ) as exc:  # the database is a backup here, never a reason to fail a call
-        # Before ``migrate`` has created the table (its own first queries go
-        # through the database breaker) there is nothing to restore and nothing
-        # wrong: say it at DEBUG. A database that fails is worth the warning.
-        log.log(
-            logging.DEBUG if _table_missing(Breaker) else logging.WARNING,
-            "breaker_forced_state_unreadable",
-            breaker=name,
-            error=f"{type(exc).__name__}: {exc}",
-        )
-        return None
-    return _FORCED_ACTION.get(forced or "")
-
-
-def _table_missing(model: type[Model]) -> bool:
-    """Whether the database answers but has no table for ``model`` (not migrated yet)."""
-    from django.db import connections, router
-
-    connection = connections[router.db_for_read(model)]
-    try:
-        with connection.cursor() as cursor:
-            tables = connection.introspection.table_names(cursor)
-    except Exception:  # the database itself fails: not a missing table
-        return False
-    return model._meta.db_table not in tables
 
 
 @dataclass(frozen=True)
@@ -98,8 +54,6 @@ def act(
 
     .. versionadded:: 0.1
     """
-    from django_stability.breakers._registry import breaker
-
     if action not in ACTIONS:
         raise ValueError(
             f"unknown breaker action {action!r}; use one of {', '.join(ACTIONS)}"
@@ -111,7 +65,7 @@ def act(
     # already be the new one.
     try:
         with operator_access():
-            _record(name, action, user_id)
+            _forced.record(name, action, user_id)
     except Exception as exc:  # the action stands; only its record is missing
         error = f"{type(exc).__name__}: {exc}"
         log.error(
@@ -159,34 +113,3 @@ def operate(
     .. versionadded:: 0.1
     """
     return act(name, action, user=user, via=via).snapshot
-
-
-def _record(name: str, action: str, user_id: Any) -> None:
-    """Keep the forced state in the database, and the action in the admin history."""
-    from django.db import transaction
-
-    from django_stability.models import Breaker
-
-    row: Any = {"changed_at": timezone.now(), "changed_by_id": user_id}
-    if action in ("open", "close"):
-        row["forced"] = "open" if action == "open" else "closed"
-    elif action == "release":
-        row["forced"] = ""
-    with transaction.atomic():
-        record, _ = Breaker.objects.update_or_create(name=name, defaults=row)
-        if user_id is not None:
-            _admin_history(record, user_id, action)
-
-
-def _admin_history(record: Any, user_id: Any, action: str) -> None:
-    from django.contrib.admin.models import CHANGE, LogEntry
-    from django.contrib.contenttypes.models import ContentType
-
-    LogEntry.objects.create(
-        user_id=user_id,
-        content_type=ContentType.objects.get_for_model(record),
-        object_id=record.pk,
-        object_repr=str(record)[:200],
-        action_flag=CHANGE,
-        change_message=f"Circuit breaker: {action}",
-    )

@@ -1,4 +1,4 @@
-"""Reading a forced state from the database: quiet before ``migrate``, a warning when the database fails."""
+"""The forced state kept in the database: reading it back is quiet before ``migrate``, a warning when the database fails."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.db import connections
 from django.test import override_settings
 from pytest_django import DjangoDbBlocker
 
-from django_stability.breakers._overrides import forced_in_database
+from django_stability.breakers._forced import forced_action
 from tests.breakers.names import fresh
 from tests.logcapture import capture_logs
 
@@ -58,9 +58,9 @@ def unreachable(tmp_path: Path, django_db_blocker: DjangoDbBlocker) -> Iterator[
 
 def test_a_database_not_migrated_yet_is_logged_at_debug_only(unmigrated):
     """Before ``migrate`` there is no forced state and no table: no warning for a fresh install."""
-    name = fresh("overrides")
+    name = fresh("forced")
     with capture_logs(level="DEBUG") as logs:
-        assert forced_in_database(name) is None
+        assert forced_action(name) is None
     line = logs.one("breaker_forced_state_unreadable", breaker=name)
     assert line["level"] == "debug"
     assert "no such table" in line["error"]
@@ -68,9 +68,9 @@ def test_a_database_not_migrated_yet_is_logged_at_debug_only(unmigrated):
 
 def test_a_failing_database_is_a_warning(unreachable):
     """A database that cannot answer is worth a warning, and the breaker still runs."""
-    name = fresh("overrides")
+    name = fresh("forced")
     with capture_logs(level="DEBUG") as logs:
-        assert forced_in_database(name) is None
+        assert forced_action(name) is None
     line = logs.one("breaker_forced_state_unreadable", breaker=name)
     assert line["level"] == "warning"
     assert "unable to open database file" in line["error"]
