@@ -10,10 +10,11 @@ class DjangoStabilityConfig(AppConfig):
 
     def ready(self) -> None:
         from django_stability import _process_metrics, checks
-        from django_stability.breakers.integrations import _database
 
-        # The rate-limit package keeps the checks of its settings; importing
-        # them adds them to the registry that register_all() hands to Django.
+        # The capabilities keep the checks of their settings; importing them
+        # adds them to the registry that register_all() hands to Django.
+        from django_stability.breakers import _checks as _breaker_checks  # noqa: F401
+        from django_stability.breakers.integrations import _database
         from django_stability.ratelimit import _checks  # noqa: F401
 
         checks.register_all()

@@ -1,9 +1,10 @@
 """System checks: the helper, the Django binding, and the request-path settings.
 
 The other settings are in ``test_checks_cache.py``, ``test_checks_features.py``
-and ``test_checks_runtime.py`` (the rate-limit ones in ``ratelimit/test_checks.py``),
-project-level checks in ``test_checks_project.py``; all use
-:func:`check_error_codes` from here.
+and ``test_checks_runtime.py`` (the rate-limit and breaker ones in
+``ratelimit/test_checks.py`` and ``breakers/test_checks.py``), project-level
+checks in ``test_checks_project.py``; all use :func:`check_error_codes` from
+here.
 """
 
 from __future__ import annotations

@@ -12,9 +12,23 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from django_stability.breakers._machine import Limits
+from django_stability.checks._base import (
+    Validator,
+    dotted_callable,
+    exception_classes,
+    optional,
+    percent,
+    positive_int,
+    positive_number,
+)
 
 #: How long a breaker's shared record outlives its last use (ms): a week.
 RECORD_TTL_MS = 7 * 24 * 3600 * 1000
+
+
+def _option(default: Any, rule: Validator, *, compare: bool = True) -> Any:
+    # The rule is what ``manage.py check`` holds the option to (E014).
+    return field(default=default, compare=compare, metadata={"rule": rule})
 
 
 @dataclass(frozen=True)
@@ -44,18 +58,20 @@ class BreakerConfig:
     .. versionadded:: 0.1
     """
 
-    failure_threshold: int | None = 5
-    failure_rate: float | None = None
-    minimum_calls: int = 10
-    window: float = 60.0
-    slow_call_seconds: float | None = None
-    slow_call_rate: float | None = None
-    reset_timeout: float = 30.0
-    half_open_max_calls: int = 1
-    success_threshold: int = 1
-    call_timeout: float | None = None
-    exclude: tuple[type[BaseException], ...] = ()
-    fallback: Callable[..., Any] | None = field(default=None, compare=False)
+    failure_threshold: int | None = _option(5, positive_int)
+    failure_rate: float | None = _option(None, percent)
+    minimum_calls: int = _option(10, positive_int)
+    window: float = _option(60.0, positive_number)
+    slow_call_seconds: float | None = _option(None, positive_number)
+    slow_call_rate: float | None = _option(None, percent)
+    reset_timeout: float = _option(30.0, positive_number)
+    half_open_max_calls: int = _option(1, positive_int)
+    success_threshold: int = _option(1, positive_int)
+    call_timeout: float | None = _option(None, optional(positive_number))
+    exclude: tuple[type[BaseException], ...] = _option((), exception_classes)
+    fallback: Callable[..., Any] | None = _option(
+        None, optional(dotted_callable), compare=False
+    )
 
     def __post_init__(self) -> None:
         # The state machine needs integers in ms; the checks (E014) report the
@@ -70,6 +86,11 @@ class BreakerConfig:
                 )
 
     @classmethod
+    def rules(cls) -> dict[str, Validator]:
+        """Every option, in declaration order, with the rule its value must follow."""
+        return {f.name: f.metadata["rule"] for f in dataclasses.fields(cls)}
+
+    @classmethod
     def from_options(cls, name: str, options: Mapping[str, Any]) -> BreakerConfig:
         """Build from a ``STABILITY_BREAKERS`` entry, importing dotted paths.
 
@@ -77,9 +98,9 @@ class BreakerConfig:
             ImproperlyConfigured: an option is unknown or cannot be imported
                 (``manage.py check`` explains each problem in detail).
         """
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = cls.rules()
         values = dict(options)
-        unknown = sorted(set(values) - known, key=str)
+        unknown = sorted(set(values).difference(known), key=str)
         if unknown:
             raise ImproperlyConfigured(
                 f"STABILITY_BREAKERS[{name!r}] has unknown option(s) {unknown}; run manage.py check"

@@ -34,6 +34,7 @@ __all__ = [
     "is_list",
     "kind",
     "non_negative_number",
+    "optional",
     "percent",
     "positive_int",
     "positive_number",
@@ -144,6 +145,20 @@ def positive_timedelta(value: Any) -> str | None:
     if isinstance(value, timedelta) and value > timedelta(0):
         return None
     return f"must be a positive datetime.timedelta, not {kind(value)}"
+
+
+def optional(validator: Validator) -> Validator:
+    """``validator``, also accepting ``None``."""
+
+    def optional(value: Any) -> str | None:
+        problem = None if value is None else validator(value)
+        return (
+            None
+            if problem is None
+            else f"must be None or {problem.removeprefix('must be ')}"
+        )
+
+    return optional
 
 
 def rate(value: Any) -> str | None:

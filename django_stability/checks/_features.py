@@ -1,4 +1,4 @@
-"""Checks of the settings the capabilities read: breakers, drafts, realtime, health."""
+"""Checks of the settings the capabilities read: drafts, realtime, health (breakers: ``breakers/_checks.py``)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,14 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags
 
-from django_stability.breakers._registry import valid_name
 from django_stability.checks._base import (
     Validator,
     check,
     dotted_callable,
-    exception_classes,
     import_object,
     is_list,
     kind,
     non_negative_number,
-    percent,
     positive_int,
     positive_number,
     positive_timedelta,
@@ -30,35 +27,6 @@ from django_stability.checks._base import (
 )
 from django_stability.checks._codes import Codes
 from django_stability.conf import DEFAULT_REALTIME, Settings, conf
-
-
-def _optional(validator: Validator) -> Validator:
-    def optional(value: Any) -> str | None:
-        problem = None if value is None else validator(value)
-        return (
-            None
-            if problem is None
-            else f"must be None or {problem.removeprefix('must be ')}"
-        )
-
-    return optional
-
-
-# DESIGN.md "Circuit breakers": every option a breaker accepts, with its type and range.
-BREAKER_OPTIONS: dict[str, Validator] = {
-    "failure_threshold": positive_int,
-    "failure_rate": percent,
-    "minimum_calls": positive_int,
-    "window": positive_number,
-    "slow_call_seconds": positive_number,
-    "slow_call_rate": percent,
-    "reset_timeout": positive_number,
-    "half_open_max_calls": positive_int,
-    "success_threshold": positive_int,
-    "call_timeout": _optional(positive_number),
-    "exclude": exception_classes,
-    "fallback": _optional(dotted_callable),
-}
 
 _CHANNEL_PATTERN = re.compile(r"(?:[A-Za-z0-9._:*-]|\{user\.(?:pk|username)\})+")
 
@@ -100,49 +68,6 @@ REALTIME_OPTIONS: dict[str, Validator] = {
     "SEND_TIMEOUT": positive_number,
     "CHANNELS": channel_policy,
 }
-
-
-def _breaker_messages(name: str, breaker: Any, options: Any) -> list[CheckMessage]:
-    if not valid_name(breaker):
-        problem = f"has an invalid breaker name: {kind(breaker)}"
-        return [Codes.BREAKERS.msg(name, problem=problem)]
-    where = f"{name}[{breaker!r}]"
-    if not isinstance(options, Mapping):
-        problem = f"must be a dict of options, not {kind(options)}"
-        return [Codes.BREAKERS.msg(name, where=where, problem=problem)]
-    messages = []
-    for key, option in options.items():
-        option_where = f"{where}[{show(key)}]"
-        validator = BREAKER_OPTIONS.get(key) if isinstance(key, str) else None
-        if validator is None:
-            suggestion = suggest(str(key), list(BREAKER_OPTIONS))
-            messages.append(
-                Codes.BREAKER_OPTION_UNKNOWN.msg(
-                    name,
-                    where=option_where,
-                    suggestion=suggestion,
-                    known=", ".join(BREAKER_OPTIONS),
-                )
-            )
-        elif invalid := validator(option):
-            messages.append(
-                Codes.BREAKER_OPTION.msg(name, where=option_where, problem=invalid)
-            )
-    return messages
-
-
-@check()
-def check_breakers(**kwargs: Any) -> list[CheckMessage]:
-    name = Settings.breakers.setting_name
-    value: Any = conf.breakers
-    if not isinstance(value, Mapping):
-        problem = f"must be a dict of breaker name -> options, not {kind(value)}"
-        return [Codes.BREAKERS.msg(name, problem=problem)]
-    return [
-        message
-        for breaker, options in value.items()
-        for message in _breaker_messages(name, breaker, options)
-    ]
 
 
 def _value_check(
