@@ -10,13 +10,14 @@ class DjangoStabilityConfig(AppConfig):
 
     def ready(self) -> None:
         from django_stability import _process_metrics, checks
-
-        # The capabilities keep the checks of their settings; importing them
-        # adds them to the registry that register_all() hands to Django.
         from django_stability.breakers import _checks as _breaker_checks  # noqa: F401
         from django_stability.breakers.integrations import _database
-        from django_stability.ratelimit import _checks  # noqa: F401
+        from django_stability.ratelimit import _checks as _ratelimit_checks  # noqa: F401
+        from django_stability.realtime import _checks as _realtime_checks  # noqa: F401
 
+        # The capabilities keep the checks of their settings: importing their
+        # _checks modules (above) added them to the registry that
+        # register_all() hands to Django.
         checks.register_all()
         # A "database" / "database:<alias>" breaker in STABILITY_BREAKERS is
         # the opt-in: guard those aliases from the first query on.

@@ -19,8 +19,6 @@ from typing import Any
 from django.core.checks import CheckMessage
 from django.utils.module_loading import import_string
 
-from django_stability.ratelimit._rates import parse_rate
-
 __all__ = [
     "CHECKS",
     "TAG",
@@ -40,7 +38,6 @@ __all__ = [
     "positive_number",
     "positive_timedelta",
     "prefix_problems",
-    "rate",
     "show",
     "suggest",
     "Validator",
@@ -159,16 +156,6 @@ def optional(validator: Validator) -> Validator:
         )
 
     return optional
-
-
-def rate(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return f"must be a rate string such as '100/s', not {kind(value)}"
-    try:
-        parse_rate(value)
-    except ValueError as exc:
-        return f"is an {exc}"
-    return None
 
 
 def import_object(path: str) -> tuple[Any, str | None]:

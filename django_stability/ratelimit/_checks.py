@@ -2,7 +2,7 @@
 
 Each check hands the setting to the parser the running code uses
 (:mod:`._settings`, :func:`._client_ip.proxy_network`,
-:func:`._rates.parse_rate`) and words its complaint as a message; the IDs are
+:func:`._rates.parse_rate` through :func:`._rates.rate_problem`) and words its complaint as a message; the IDs are
 declared with the others in :class:`django_stability.checks.Codes`. The
 checks join the project's registry when the app config imports this module,
 before it registers them all.
@@ -16,17 +16,18 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags
 
-from django_stability.checks._base import check, is_list, kind, rate, show
+from django_stability.checks._base import check, is_list, kind, show
 from django_stability.checks._codes import Codes
 from django_stability.conf import Settings, conf
 from django_stability.ratelimit._client_ip import proxy_network
+from django_stability.ratelimit._rates import rate_problem
 from django_stability.ratelimit._settings import BOOL, Exempt, exempt_problems
 
 
 @check(Tags.security)
 def check_ratelimit(**kwargs: Any) -> list[CheckMessage]:
     value: Any = conf.ratelimit
-    problem = None if value is None else rate(value)
+    problem = None if value is None else rate_problem(value)
     if problem is None:
         return []
     return [Codes.RATELIMIT.msg(Settings.ratelimit.setting_name, problem=problem)]

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
+
+from django_stability.checks._base import kind
 
 UNITS: dict[str, int] = {"s": 1, "m": 60, "h": 60 * 60, "d": 24 * 60 * 60}
 
@@ -65,3 +68,14 @@ def parse_rate(rate: str) -> Rate:
             f"invalid rate {rate!r}: the period must be at least 1 {match['unit'] or 's'}"
         )
     return Rate(count, multiplier * UNITS[match["unit"] or "s"])
+
+
+def rate_problem(value: Any) -> str | None:
+    """What is wrong with ``value`` as a rate string, for a system check; ``None``: nothing."""
+    if not isinstance(value, str):
+        return f"must be a rate string such as '100/s', not {kind(value)}"
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        return f"is an {exc}"
+    return None
