@@ -7,9 +7,12 @@ does not answer, and fail instead when ``STABILITY_REQUIRE_SERVICES=1``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import socket
+import uuid
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 POSTGRES_URL = os.environ.get(
@@ -38,3 +41,23 @@ def postgres_up() -> bool:
 
 def redis_up() -> bool:
     return reachable(REDIS_URL)
+
+
+@contextlib.contextmanager
+def throwaway_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own on the suite's server, dropped afterwards; its URL."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)
+                )
+            )

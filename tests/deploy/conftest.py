@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
 
 from tests import services
-from tests.deploy.kit import ROOT, Database, manage, nginx_binary
+from tests.deploy.kit import ROOT, manage, nginx_binary
 from tests.fixtures.redis_server import RedisServer
 
 
@@ -26,10 +27,10 @@ def kit_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         pytest.skip(message)
     tmp = tmp_path_factory.mktemp("kit")
     redis = RedisServer("/usr/bin/redis-server", tmp)
-    database = Database()
-    database.create()
-    redis.start()
-    try:
+    with contextlib.ExitStack() as cleanup:
+        database_url = cleanup.enter_context(services.throwaway_database("kit"))
+        redis.start()
+        cleanup.callback(redis.stop)
         env = {
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(ROOT),
@@ -39,7 +40,7 @@ def kit_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "HTTPS": "0",  # TLS ends in front of nginx
             "TRUSTED_PROXIES": "127.0.0.1/32",  # nginx, as the compose subnet
-            "DATABASE_URL": database.url,
+            "DATABASE_URL": database_url,
             "REDIS_URL": redis.url,
             "STATIC_ROOT": str(tmp / "static"),
             "METRICS_TOKEN": "deploy-kit-test-token",
@@ -52,6 +53,3 @@ def kit_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         manage(env, "collectstatic", "--noinput")
         manage(env, "migrate", "--noinput")
         yield env
-    finally:
-        redis.stop()
-        database.drop()

@@ -20,13 +20,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
-
-from tests import services
 from tests.fixtures.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,24 +221,6 @@ class Nginx:
             self.process.terminate()  # fast shutdown
             self.process.wait(15)
         self.process = None
-
-
-class Database:
-    """A database of the kit's own on the suite's PostgreSQL, dropped at the end."""
-
-    def __init__(self) -> None:
-        self.name = f"kit_{uuid.uuid4().hex[:12]}"
-        base = services.POSTGRES_URL.rsplit("/", 1)[0]
-        self.admin_url = services.POSTGRES_URL
-        self.url = f"{base}/{self.name}"
-
-    def create(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{self.name}"')
-
-    def drop(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:

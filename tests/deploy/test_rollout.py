@@ -13,14 +13,12 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from tests import services
 from tests.fixtures.redis_server import free_port
@@ -58,18 +56,8 @@ def _status(port: int, path: str) -> int | None:
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
     """A PostgreSQL database of this module's own, dropped afterwards."""
-    name = f"ds_rollout_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(services.POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{services.POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(services.POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)
-                )
-            )
+    with services.throwaway_database("ds_rollout") as url:
+        yield url
 
 
 @dataclass
@@ -292,12 +280,7 @@ def test_a_good_release_replaces_both_instances_one_at_a_time(site):
     assert listing.returncode == 0, listing.stderr
     assert "notes_note" in listing.stdout
     # Restored into a database of its own (docs: Backup and restore), it holds the schema.
-    restored = f"{site.database}_restored"
-    admin = services.POSTGRES_URL
-    name = restored.rsplit("/", 1)[1]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
+    with services.throwaway_database("ds_restored") as restored:
         restore = subprocess.run(
             [str(PG_BIN / "pg_restore"), "--no-owner", "--dbname", restored, str(dump)],
             capture_output=True, text=True, timeout=120, check=False,
@@ -306,13 +289,6 @@ def test_a_good_release_replaces_both_instances_one_at_a_time(site):
         count = "SELECT count(*) FROM django_migrations"
         with psycopg.connect(restored) as copy, psycopg.connect(site.database) as live:
             assert copy.execute(count).fetchone() == live.execute(count).fetchone()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)
-                )
-            )
 
 
 def test_a_release_that_never_gets_ready_is_rolled_back_on_the_first_instance(site):
