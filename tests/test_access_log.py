@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -14,6 +13,7 @@ from django.test import AsyncClient, Client, override_settings
 
 from django_stability.middleware import AccessLogMiddleware
 from tests import views
+from tests.clock import FakeClock
 from tests.http_modes import MODES, fetch
 from tests.logcapture import LogCapture, capture_logs
 
@@ -124,19 +124,9 @@ async def test_probes_log_at_debug(mode: str, path: str) -> None:
     assert not info.events("request")
 
 
-class _Clock:
-    """A fake monotonic clock that moves 0.25 s each time it is read."""
-
-    def __init__(self) -> None:
-        self._ticks = itertools.count()
-
-    def __call__(self) -> float:
-        return next(self._ticks) * 0.25
-
-
 class FakeClockAccessLog(AccessLogMiddleware):
     def __init__(self, get_response: Callable[..., Any]) -> None:
-        super().__init__(get_response, clock=_Clock())
+        super().__init__(get_response, clock=FakeClock(0.0, tick=0.25))
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -15,13 +15,7 @@ from __future__ import annotations
 import json
 import sys
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import FakeClock
 
 
 def main() -> None:
@@ -51,7 +45,7 @@ def main() -> None:
 
     configure(json=True, level="WARNING", stream=sys.stderr)  # stdout is for answers
     call_command("migrate", verbosity=0)
-    clock = Clock()
+    clock = FakeClock(0.0)
     b = breaker(name)
     b.clock = clock
     print(json.dumps({"ready": True}), flush=True)

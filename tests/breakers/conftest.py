@@ -9,7 +9,8 @@ import pytest
 
 from django_stability.breakers import BreakerConfig, CircuitBreaker
 from django_stability.state import Engine
-from tests.state.conftest import FakeClock, redis_engine
+from tests.clock import FakeClock
+from tests.state.conftest import redis_engine
 
 # A wall-clock time (the breaker compares times across processes).
 EPOCH = 1_800_000_000.0

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from django_stability.health import ProbeSet, _workers, stop_local_drain, use_probes
-from tests.state.conftest import FakeClock
+from tests.clock import FakeClock
 
 
 @pytest.fixture

@@ -23,11 +23,11 @@ from health_check.base import HealthCheck
 from django_stability.health import ProbeSet, set_drain
 from django_stability.state import get_engine
 from tests import services
+from tests.clock import FakeClock
 from tests.fixtures.postgres_server import PostgresServer
 from tests.fixtures.redis_server import RedisServer
 from tests.health.servers import DjangoServer
 from tests.http_modes import MODES, fetch, fetch_detailed
-from tests.state.conftest import FakeClock
 
 LIVE, READY = "/stability/health/live", "/stability/health/ready"
 TIMEOUT = 1.0

@@ -6,7 +6,7 @@ import asyncio
 
 from django_stability.health import ProbeSet, Report, start_local_drain
 from django_stability.health._probes import MAX_AGE, Probe
-from tests.state.conftest import FakeClock
+from tests.clock import FakeClock
 
 
 async def test_concurrent_callers_share_one_run(clock: FakeClock) -> None:

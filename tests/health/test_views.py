@@ -15,8 +15,8 @@ from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable, ServiceWarning
 
 from django_stability.health import ProbeSet, set_drain, start_local_drain
+from tests.clock import FakeClock
 from tests.http_modes import MODES, fetch, fetch_detailed
-from tests.state.conftest import FakeClock
 
 LIVE, READY, STARTUP, FULL = (
     "/stability/health/live",

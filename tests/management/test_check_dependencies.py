@@ -17,7 +17,7 @@ from health_check.exceptions import ServiceUnavailable
 from django_stability.health import Report, _workers
 from django_stability.health._dependencies import check_dependencies
 from django_stability.management.commands import check_dependencies as command
-from tests.state.conftest import FakeClock
+from tests.clock import FakeClock
 
 HERE = "tests.management.test_check_dependencies"
 

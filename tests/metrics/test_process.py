@@ -17,8 +17,8 @@ from django_stability._process_metrics import (
     memory_limit,
     read_usage,
 )
+from tests.clock import FakeClock
 from tests.metrics.exposition import samples, value
-from tests.state.conftest import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1 << 20

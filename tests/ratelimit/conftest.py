@@ -12,11 +12,12 @@ from prometheus_client import REGISTRY
 from django_stability.ratelimit._core import ip_value
 from django_stability.state import get_engine
 from tests import services
+from tests.clock import FakeClock
 from tests.ratelimit import support
 
 
 @pytest.fixture
-def limits() -> Iterator[support.FakeClock]:
+def limits() -> Iterator[FakeClock]:
     """The rate-limit URLconf and middleware on a memory engine of their own, 5/m by default."""
     with override_settings(
         ROOT_URLCONF="tests.ratelimit.support",
@@ -42,9 +43,7 @@ async def close_engine() -> None:
 
 
 @pytest.fixture
-async def redis_limits(
-    limits: support.FakeClock, ip: str
-) -> AsyncIterator[support.FakeClock]:
+async def redis_limits(limits: FakeClock, ip: str) -> AsyncIterator[FakeClock]:
     """As ``limits``, counting in the suite's Redis database; the counters of ``ip`` are removed after."""
     with override_settings(STABILITY_REDIS_URL=services.REDIS_URL):
         yield limits

@@ -13,22 +13,9 @@ from django.urls import include, path
 
 from django_stability.middleware import RateLimitMiddleware
 from django_stability.ratelimit import UNSAFE, ratelimit
+from tests.clock import FakeClock
 
-
-class FakeClock:
-    """Wall-clock seconds that move only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-CLOCK = FakeClock()
+CLOCK = FakeClock(1_800_000_000.0)
 
 
 class ClockedRateLimitMiddleware(RateLimitMiddleware):

@@ -18,7 +18,8 @@ from django_stability.realtime._sse import EventStreamConsumer
 from django_stability.realtime._websocket import ResilientConsumer
 from django_stability.state import Engine
 from tests import services
-from tests.state.conftest import FakeClock, api, clock, engine, redis_engine
+from tests.clock import FakeClock
+from tests.state.conftest import api, clock, engine, redis_engine
 
 __all__ = ["api", "clock", "engine"]
 

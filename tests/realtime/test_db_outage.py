@@ -31,9 +31,9 @@ from django_stability.errors import register_problem
 from django_stability.realtime import GuardedAuthMiddlewareStack, OutageGuard
 from django_stability.realtime.routing import http_urlpatterns, websocket_urlpatterns
 from tests.breakers.integrations.conftest import fake_breaker
+from tests.clock import FakeClock
 from tests.fixtures.postgres_server import PostgresServer, database_alias
 from tests.logcapture import capture_logs
-from tests.state.conftest import FakeClock
 
 pytestmark = pytest.mark.postgres
 

@@ -17,9 +17,9 @@ from django_stability.realtime._hub import REFRESH, hub_for
 from django_stability.realtime._log import APPEND, encode_event, log_keys
 from django_stability.realtime._session import group_name
 from django_stability.state import Engine
+from tests.clock import FakeClock
 from tests.realtime.conftest import User
 from tests.realtime.test_websocket import Client
-from tests.state.conftest import FakeClock
 
 
 async def members(group: str) -> int:

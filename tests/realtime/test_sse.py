@@ -13,8 +13,8 @@ from django.test import override_settings
 from django_stability.realtime import abroadcast
 from django_stability.signals import shutdown_started
 from django_stability.state import Engine
+from tests.clock import FakeClock
 from tests.realtime.conftest import T0, User, sse_app
-from tests.state.conftest import FakeClock
 
 TIMEOUT = 5
 

@@ -15,8 +15,8 @@ from django.urls import path
 from django_stability.realtime import ResilientConsumer, abroadcast
 from django_stability.signals import shutdown_started
 from django_stability.state import Engine
+from tests.clock import FakeClock
 from tests.realtime.conftest import T0, User, ws_app
-from tests.state.conftest import FakeClock
 
 TIMEOUT = 5
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django_stability.state._availability import Availability, describe
-from tests.state.conftest import FakeClock, LogRecords
+from tests.clock import FakeClock
+from tests.state.conftest import LogRecords
 
 
 def make(clock: FakeClock) -> tuple[Availability, list[str]]:

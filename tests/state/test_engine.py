@@ -16,8 +16,9 @@ from django.test import override_settings
 
 from django_stability.state import Engine, StateUnavailable, get_engine
 from tests import services
+from tests.clock import FakeClock
 from tests.fixtures.redis_server import free_port
-from tests.state.conftest import FakeClock, LogRecords, redis_engine
+from tests.state.conftest import LogRecords, redis_engine
 
 
 def test_without_a_url_the_engine_keeps_state_in_memory() -> None:

@@ -16,8 +16,9 @@ import pytest
 import redis
 
 from django_stability.state import Engine
+from tests.clock import FakeClock
 from tests.fixtures.redis_server import RedisServer
-from tests.state.conftest import FakeClock, LogRecords
+from tests.state.conftest import LogRecords
 
 
 @pytest.fixture

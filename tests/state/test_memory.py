@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django_stability.state import Engine, MemoryStore, Operation
-from tests.state.conftest import FakeClock
+from tests.clock import FakeClock
 
 
 def test_pttl_reports_absent_persistent_and_remaining(clock: FakeClock) -> None:

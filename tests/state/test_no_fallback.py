@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from django_stability.state import Engine, MemoryStore, Operation, StateUnavailable
+from tests.clock import FakeClock
 from tests.fixtures.redis_server import RedisServer
-from tests.state.conftest import FakeClock
 
 pytestmark = [pytest.mark.redis]
 

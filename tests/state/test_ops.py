@@ -12,7 +12,8 @@ from django_stability.state import (
     Operation,
     WindowCount,
 )
-from tests.state.conftest import Api, FakeClock
+from tests.clock import FakeClock
+from tests.state.conftest import Api
 
 
 async def test_set_then_get_returns_the_value(api: Api, clock: FakeClock) -> None:

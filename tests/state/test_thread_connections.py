@@ -16,7 +16,8 @@ import redis
 
 from django_stability.state import Engine
 from tests import services
-from tests.state.conftest import FakeClock, forget_keys
+from tests.clock import FakeClock
+from tests.state.conftest import forget_keys
 
 pytestmark = pytest.mark.redis
 

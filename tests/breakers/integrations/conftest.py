@@ -16,8 +16,8 @@ from django_stability.breakers.integrations import (
     uninstall_database_breaker,
 )
 from django_stability.state import Engine
+from tests.clock import FakeClock
 from tests.fixtures.postgres_server import PostgresServer
-from tests.state.conftest import FakeClock
 
 
 def fake_breaker(

@@ -16,9 +16,10 @@ from django_stability.breakers.integrations import BreakerCache
 from tests import services
 from tests.breakers.integrations.conftest import fake_breaker
 from tests.breakers.integrations.urls import FAULT_CACHE
+from tests.clock import FakeClock
 from tests.fixtures.redis_server import RedisServer
 from tests.http_modes import MODES, fetch
-from tests.state.conftest import FakeClock, forget_keys
+from tests.state.conftest import forget_keys
 
 BACKENDS = {
     "django-redis": (

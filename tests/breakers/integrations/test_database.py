@@ -24,8 +24,8 @@ from django_stability.breakers.integrations._database import (
     install_configured,
 )
 from tests.breakers.integrations.conftest import FaultDb, fake_breaker
+from tests.clock import FakeClock
 from tests.http_modes import MODES, fetch
-from tests.state.conftest import FakeClock
 
 pytestmark = pytest.mark.postgres
 

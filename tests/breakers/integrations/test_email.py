@@ -22,8 +22,8 @@ from tests.breakers.integrations.smtp_service import (
     SmtpService,
     smtp_service,
 )
+from tests.clock import FakeClock
 from tests.fixtures.redis_server import free_port
-from tests.state.conftest import FakeClock
 
 __all__ = ["smtp_service"]
 

@@ -13,8 +13,8 @@ from django_stability.breakers.integrations import http
 from django_stability.correlation import correlation_scope
 from tests.breakers.integrations.conftest import fake_breaker
 from tests.breakers.integrations.http_service import Service, http_service
+from tests.clock import FakeClock
 from tests.fixtures.redis_server import free_port
-from tests.state.conftest import FakeClock
 
 __all__ = ["http_service"]
 
