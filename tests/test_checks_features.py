@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from tests.test_checks import check_error_codes
+from tests.checks import check_error_codes
 
 # STABILITY_API_PREFIXES and STABILITY_RATELIMIT_EXEMPT ------------------------
 

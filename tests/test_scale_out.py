@@ -20,8 +20,8 @@ import redis
 from psycopg import sql
 
 from tests import services
+from tests.exposition import value
 from tests.fixtures.redis_server import free_port
-from tests.metrics.exposition import value
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

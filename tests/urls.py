@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
-from tests import views
+from tests import endpoints
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
@@ -14,38 +14,38 @@ urlpatterns: list[URLPattern | URLResolver] = [
 # in a sync and an async variant.
 for prefix in ("api", "html"):
     urlpatterns += [
-        path(f"{prefix}/ok/", views.ok),
-        path(f"{prefix}/async/ok/", views.aok),
-        path(f"{prefix}/text/", views.text),
-        path(f"{prefix}/async/text/", views.atext),
-        path(f"{prefix}/cache-control/", views.with_cache_control),
-        path(f"{prefix}/async/cache-control/", views.awith_cache_control),
-        path(f"{prefix}/stream/", views.stream),
-        path(f"{prefix}/async/stream/", views.astream),
-        path(f"{prefix}/fail/<str:kind>/", views.fail),
-        path(f"{prefix}/async/fail/<str:kind>/", views.afail),
+        path(f"{prefix}/ok/", endpoints.ok),
+        path(f"{prefix}/async/ok/", endpoints.aok),
+        path(f"{prefix}/text/", endpoints.text),
+        path(f"{prefix}/async/text/", endpoints.atext),
+        path(f"{prefix}/cache-control/", endpoints.with_cache_control),
+        path(f"{prefix}/async/cache-control/", endpoints.awith_cache_control),
+        path(f"{prefix}/stream/", endpoints.stream),
+        path(f"{prefix}/async/stream/", endpoints.astream),
+        path(f"{prefix}/fail/<str:kind>/", endpoints.fail),
+        path(f"{prefix}/async/fail/<str:kind>/", endpoints.afail),
     ]
-urlpatterns.append(path("static/app.css", views.text))
+urlpatterns.append(path("static/app.css", endpoints.text))
 
 # Exceptions with their own status and error responses built by views (problem details tests).
 for prefix in ("api", "html"):
     urlpatterns += [
-        path(f"{prefix}/more/<str:kind>/", views.more),
-        path(f"{prefix}/async/more/<str:kind>/", views.amore),
+        path(f"{prefix}/more/<str:kind>/", endpoints.more),
+        path(f"{prefix}/async/more/<str:kind>/", endpoints.amore),
     ]
 
 # Correlation IDs, structured logs and the access log.
 urlpatterns += [
-    path("obs/log/", views.log_inside),
-    path("obs/async/log/", views.alog_inside),
-    path("obs/whoami/", views.whoami),
-    path("obs/async/whoami/", views.awhoami),
-    path("obs/stream/", views.stream_logging),
-    path("obs/async/stream/", views.astream_logging),
-    path("obs/exposed/", views.exposed),
-    path("obs/gone/", views.gone),
-    path("obs/async/gone/", views.agone),
-    path("obs/async/hang/", views.ahang),
-    path("obs/items/<int:pk>/", views.item),
-    path("obs/async/items/<int:pk>/", views.aitem),
+    path("obs/log/", endpoints.log_inside),
+    path("obs/async/log/", endpoints.alog_inside),
+    path("obs/whoami/", endpoints.whoami),
+    path("obs/async/whoami/", endpoints.awhoami),
+    path("obs/stream/", endpoints.stream_logging),
+    path("obs/async/stream/", endpoints.astream_logging),
+    path("obs/exposed/", endpoints.exposed),
+    path("obs/gone/", endpoints.gone),
+    path("obs/async/gone/", endpoints.agone),
+    path("obs/async/hang/", endpoints.ahang),
+    path("obs/items/<int:pk>/", endpoints.item),
+    path("obs/async/items/<int:pk>/", endpoints.aitem),
 ]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from tests import views
+from tests import endpoints
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("", views.ok),
+    path("", endpoints.ok),
     path("stability/", include("django_stability.urls")),
-    re_path(r"^reports/(?P<year>[0-9]{4})/(\w+)\.csv$", views.ok),
-    re_path(r"^files/(?:v1/)?(?P<name>[^/]+)\Z", views.ok),
+    re_path(r"^reports/(?P<year>[0-9]{4})/(\w+)\.csv$", endpoints.ok),
+    re_path(r"^files/(?:v1/)?(?P<name>[^/]+)\Z", endpoints.ok),
 ]

@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from django_stability.breakers import BreakerConfig
-from tests.test_checks import check_error_codes
+from tests.checks import check_error_codes
 
 
 def fallback_payment() -> str:

@@ -1,14 +1,17 @@
-"""The services every topology test of the kit shares: a database, a Redis, the static files."""
+"""The services the kit's tests share: a database, a Redis, the static files; the rollout site."""
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests import services
 from tests.deploy.kit import ROOT, manage, nginx_binary
+from tests.deploy.rollout_site import Site, running_site
 from tests.fixtures.redis_server import RedisServer
 
 
@@ -53,3 +56,29 @@ def kit_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         manage(env, "collectstatic", "--noinput")
         manage(env, "migrate", "--noinput")
         yield env
+
+
+@pytest.fixture(scope="module")
+def rollout_database() -> Iterator[str]:
+    """A PostgreSQL database of the test module's own, dropped afterwards."""
+    with services.throwaway_database("ds_rollout") as url:
+        yield url
+
+
+@pytest.fixture
+def site(rollout_database: str, tmp_path: Path) -> Iterator[Site]:
+    """Release v1 migrated and running on two instances (pid files as rollout.py keeps them)."""
+    with running_site(rollout_database, tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def promtool() -> str:
+    """promtool's path; a skip without it, a failure with STABILITY_REQUIRE_SERVICES=1."""
+    path = shutil.which("promtool")
+    if path is None:
+        message = "promtool is not installed (apt-get install prometheus)"
+        if services.REQUIRE:
+            pytest.fail(f"STABILITY_REQUIRE_SERVICES=1 but {message}", pytrace=False)
+        pytest.skip(message)
+    return path

@@ -1,4 +1,6 @@
-"""The monitoring kit of deploy/: alert rules and their unit tests, the Grafana dashboard, Alertmanager.
+"""The monitoring kit of deploy/: alert rules and their unit tests, the Grafana dashboard.
+
+The stack that runs them (compose, Prometheus, Grafana, Alertmanager): ``test_monitoring_stack.py``.
 
 promtool (Debian's ``prometheus`` package) checks the rules, runs
 ``alerts.test.yml`` and parses every dashboard query; the metric names the
@@ -9,19 +11,16 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from prometheus_client import REGISTRY
 from prometheus_client.metrics import MetricWrapperBase
 
 from django_stability import metrics
-from tests import services
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROMETHEUS = DEPLOY / "prometheus"
@@ -29,30 +28,18 @@ DASHBOARD = DEPLOY / "grafana" / "dashboards" / "django-stability.json"
 SEVERITIES = {"critical", "warning", "info"}
 
 
-def _load(path: Path) -> Any:
+def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
-@pytest.fixture
-def promtool() -> str:
-    """promtool's path; a skip without it, a failure with STABILITY_REQUIRE_SERVICES=1."""
-    path = shutil.which("promtool")
-    if path is None:
-        message = "promtool is not installed (apt-get install prometheus)"
-        if services.REQUIRE:
-            pytest.fail(f"STABILITY_REQUIRE_SERVICES=1 but {message}", pytrace=False)
-        pytest.skip(message)
-    return path
-
-
-def _run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
     )
 
 
-def _rules() -> list[dict[str, Any]]:
-    groups = _load(PROMETHEUS / "alerts.yml")["groups"]
+def alert_rules() -> list[dict[str, Any]]:
+    groups = load_yaml(PROMETHEUS / "alerts.yml")["groups"]
     return [rule for group in groups for rule in group["rules"]]
 
 
@@ -134,24 +121,24 @@ def _exported() -> set[str]:
 
 def test_promtool_accepts_the_alert_rules(promtool):
     """promtool check rules finds every rule of alerts.yml valid."""
-    result = _run(promtool, "check", "rules", "alerts.yml", cwd=PROMETHEUS)
+    result = run(promtool, "check", "rules", "alerts.yml", cwd=PROMETHEUS)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SUCCESS: {len(_rules())} rules found" in result.stdout
+    assert f"SUCCESS: {len(alert_rules())} rules found" in result.stdout
 
 
 def test_alert_rule_unit_tests_pass(promtool):
     """promtool test rules runs alerts.test.yml: each alert fires on its condition and stays quiet otherwise."""
-    result = _run(promtool, "test", "rules", "alerts.test.yml", cwd=PROMETHEUS)
+    result = run(promtool, "test", "rules", "alerts.test.yml", cwd=PROMETHEUS)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
 
 def test_every_alert_is_tested_firing_and_quiet():
     """alerts.test.yml makes each alert fire once and expects it quiet once, and names no alert that does not exist."""
-    alerts = {rule["alert"] for rule in _rules()}
+    alerts = {rule["alert"] for rule in alert_rules()}
     checks = [
         check
-        for test in _load(PROMETHEUS / "alerts.test.yml")["tests"]
+        for test in load_yaml(PROMETHEUS / "alerts.test.yml")["tests"]
         for check in test["alert_rule_test"]
     ]
     # promtool passes "expect nothing" for a misspelt alert name: catch it here.
@@ -166,7 +153,7 @@ def test_every_alert_is_tested_firing_and_quiet():
 
 def test_every_alert_has_a_severity_a_delay_and_explains_itself():
     """Each rule waits a `for`, carries a known severity, a summary and a description."""
-    rules = _rules()
+    rules = alert_rules()
     assert {
         "NotReady",
         "HealthCheckFailing",
@@ -188,7 +175,7 @@ def test_every_alert_has_a_severity_a_delay_and_explains_itself():
 
 def test_not_ready_reads_the_readiness_gauge():
     """NotReady reads what the app records, not probe requests that never reach Django's metrics."""
-    rule = next(rule for rule in _rules() if rule["alert"] == "NotReady")
+    rule = next(rule for rule in alert_rules() if rule["alert"] == "NotReady")
     assert _metrics_in(rule["expr"]) == {"stability_health_ready"}
 
 
@@ -208,7 +195,7 @@ def test_every_dashboard_query_parses(promtool, tmp_path):
     }
     path = tmp_path / "dashboard-queries.yml"
     path.write_text(yaml.safe_dump(rules))
-    result = _run(promtool, "check", "rules", str(path))
+    result = run(promtool, "check", "rules", str(path))
     # promtool names the rule; say which panel it is.
     failing = {int(n) for n in re.findall(r"dashboard_query_(\d+)", result.stderr)}
     panels = [queries[number][0] for number in sorted(failing)]
@@ -219,7 +206,7 @@ def test_every_dashboard_query_parses(promtool, tmp_path):
 def test_alerts_and_panels_read_only_metrics_the_app_exports():
     """Every metric name in a rule or a panel is one django-stability exports (or Prometheus's up)."""
     exported = _exported()
-    sources = [(rule["alert"], rule["expr"]) for rule in _rules()]
+    sources = [(rule["alert"], rule["expr"]) for rule in alert_rules()]
     sources += _panel_queries()
     for where, expr in sources:
         names = _metrics_in(expr)
@@ -278,129 +265,3 @@ def test_dashboard_covers_every_area_and_uses_its_variables():
         for target in panel["targets"]:
             # Every app query follows the instance picker.
             assert 'instance=~"$instance"' in target["expr"], panel["title"]
-
-
-def _compose() -> dict[str, Any]:
-    compose = _load(DEPLOY / "compose.yaml")
-    assert isinstance(compose, dict)
-    return compose
-
-
-def test_compose_mounts_only_files_that_exist():
-    """Every bind mount of compose.yaml names a file or directory of deploy/ (the monitoring ones read-only)."""
-    mounted = {}
-    for name, service in _compose()["services"].items():
-        for volume in service.get("volumes", []):
-            if isinstance(volume, dict):  # the long syntax
-                source, target = volume.get("source", ""), volume["target"]
-                options = ["ro"] if volume.get("read_only") else []
-            else:
-                source, target, *options = volume.split(":")
-            if source.startswith("."):
-                assert (DEPLOY / source).exists(), f"{name}: {source} is missing"
-                mounted[target] = (DEPLOY / source).resolve(), options
-    for target in (
-        "/etc/prometheus/alerts.yml",
-        "/etc/alertmanager/alertmanager.yml",
-        "/etc/grafana/provisioning/datasources",
-        "/etc/grafana/provisioning/dashboards",
-        "/etc/grafana/dashboards",
-    ):
-        assert mounted[target][1] == ["ro"], target
-    assert mounted["/etc/grafana/dashboards"][0] == DASHBOARD.parent
-
-
-def test_compose_runs_grafana_and_alertmanager():
-    """Grafana (password required from the environment) and Alertmanager run beside Prometheus, with health checks."""
-    services_ = _compose()["services"]
-    grafana, alertmanager = services_["grafana"], services_["alertmanager"]
-    assert grafana["image"].startswith("grafana/grafana-oss:")
-    assert "3000:3000" in grafana["ports"]
-    password = grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
-    assert password.startswith("${GRAFANA_ADMIN_PASSWORD:?")
-    assert alertmanager["image"].startswith("prom/alertmanager:")
-    for service in (grafana, alertmanager):
-        assert service["healthcheck"]["test"]
-    volumes = _compose()["volumes"]
-    assert {"grafana", "alertmanager"} <= set(volumes)
-
-
-def test_prometheus_sends_alerts_to_the_alertmanager_service():
-    """prometheus.yml's alerting section names compose's alertmanager on its port."""
-    config = _load(PROMETHEUS / "prometheus.yml")
-    targets = [
-        target
-        for manager in config["alerting"]["alertmanagers"]
-        for static in manager["static_configs"]
-        for target in static["targets"]
-    ]
-    assert targets == ["alertmanager:9093"]
-    ports = _compose()["services"]["alertmanager"]["ports"]
-    assert any(port.endswith(":9093") for port in ports)
-
-
-def test_promtool_accepts_the_prometheus_config(promtool, tmp_path):
-    """promtool check config accepts prometheus.yml with its container paths pointed at the kit's files."""
-    token = tmp_path / "metrics-token"
-    token.write_text("token\n")
-    text = (
-        (PROMETHEUS / "prometheus.yml")
-        .read_text()
-        .replace("/etc/prometheus/alerts.yml", str(PROMETHEUS / "alerts.yml"))
-        .replace("/etc/prometheus/metrics-token", str(token))
-    )
-    config = tmp_path / "prometheus.yml"
-    config.write_text(text)
-    result = _run(promtool, "check", "config", str(config))
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_grafana_provisioning_finds_prometheus_and_the_dashboard():
-    """The data source is compose's Prometheus, and the provider reads the directory the dashboard is mounted in."""
-    provisioning = DEPLOY / "grafana" / "provisioning"
-    (source,) = _load(provisioning / "datasources" / "prometheus.yml")["datasources"]
-    assert source["type"] == "prometheus"
-    assert source["url"] == "http://prometheus:9090"
-    assert source["isDefault"] is True
-    (provider,) = _load(provisioning / "dashboards" / "django-stability.yml")[
-        "providers"
-    ]
-    assert provider["type"] == "file"
-    assert provider["options"]["path"] == "/etc/grafana/dashboards"
-
-
-def _alertmanager() -> dict[str, Any]:
-    config = _load(DEPLOY / "alertmanager" / "alertmanager.yml")
-    assert isinstance(config, dict)
-    return config
-
-
-def test_alertmanager_routes_every_severity_to_a_receiver():
-    """Each severity the rules use has a route, and every route ends at a receiver that sends somewhere."""
-    config = _alertmanager()
-    receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
-    routes = config["route"].get("routes", [])
-    assert config["route"]["receiver"] in receivers
-    routed = set()
-    for route in routes:
-        assert route["receiver"] in receivers
-        for matcher in route["matchers"]:
-            found = re.fullmatch(r'severity="(\w+)"', matcher)
-            if found:
-                routed.add(found.group(1))
-    assert {rule["labels"]["severity"] for rule in _rules()} <= routed
-    for name, receiver in receivers.items():
-        assert any(key.endswith("_configs") for key in receiver), name
-    # The example sends to a webhook.
-    assert any("webhook_configs" in receiver for receiver in receivers.values())
-
-
-def test_amtool_accepts_the_alertmanager_config():
-    """amtool check-config accepts alertmanager.yml (skipped where amtool is not installed)."""
-    amtool = shutil.which("amtool")
-    if amtool is None:
-        pytest.skip("amtool is not installed (apt-get install prometheus-alertmanager)")
-    result = _run(
-        amtool, "check-config", str(DEPLOY / "alertmanager" / "alertmanager.yml")
-    )
-    assert result.returncode == 0, result.stdout + result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import override_settings
 
-from tests.test_checks import check_error_codes
+from tests.checks import check_error_codes
 
 
 def test_limit_above_the_upload_limit_warns():

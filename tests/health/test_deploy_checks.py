@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from tests.test_checks import check_error_codes, run_checks
+from tests.checks import check_error_codes, run_checks
 
 PG = {
     "ENGINE": "django.db.backends.postgresql",

@@ -18,8 +18,8 @@ from health_check.exceptions import ServiceUnavailable, ServiceWarning
 from django_stability.health import start_local_drain, with_health_probes
 from django_stability.health._dependencies import check_dependencies
 from tests.clock import FakeClock
+from tests.exposition import samples, value
 from tests.health.test_asgi_probes import call
-from tests.metrics.exposition import samples, value
 
 HERE = "tests.health.test_probe_metrics"
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
+from tests.checks import check_error_codes
 from tests.settings import MIDDLEWARE
-from tests.test_checks import check_error_codes
 
 WITH_LIMIT = [
     *MIDDLEWARE[:2],

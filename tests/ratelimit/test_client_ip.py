@@ -10,7 +10,7 @@ from django_stability.ratelimit._client_ip import (
     parse_address,
     trusted_networks,
 )
-from tests.test_checks import check_error_codes
+from tests.checks import check_error_codes
 
 PROXIES = ["10.0.0.0/8", "2001:db8:ffff::/48"]
 

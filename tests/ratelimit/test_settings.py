@@ -16,9 +16,9 @@ from django_stability.ratelimit._settings import (
     fail_open_setting,
     global_rate_setting,
 )
+from tests.checks import check_error_codes
 from tests.http_modes import MODES
 from tests.ratelimit.support import fetch
-from tests.test_checks import check_error_codes
 
 
 def _ok(request: HttpRequest) -> HttpResponse:

@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from django_stability.conf import DEFAULT_REALTIME
 from django_stability.realtime._checks import REALTIME_OPTIONS
-from tests.test_checks import check_error_codes
+from tests.checks import check_error_codes
 
 # STABILITY_REALTIME -----------------------------------------------------------
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from django_stability.breakers.integrations import BreakerCache
-from tests.test_checks import check_error_codes
+from tests.checks import check_error_codes
 
 BREAKER_CACHE = "django_stability.breakers.integrations.BreakerCache"
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"

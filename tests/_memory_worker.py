@@ -1,6 +1,6 @@
 """A worker process for the process-metrics test: hold some memory, serve N requests, print its pid.
 
-Run as ``python -m tests.metrics._memory_worker MEGABYTES REQUESTS`` with
+Run as ``python -m tests._memory_worker MEGABYTES REQUESTS`` with
 ``PROMETHEUS_MULTIPROC_DIR`` set. The requests are what refreshes a worker's
 memory and CPU; with 0 it is a worker no request has reached yet.
 """

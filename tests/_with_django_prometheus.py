@@ -1,6 +1,6 @@
 """A project with django-prometheus and django-stability together, run in a process of its own.
 
-``python -m tests.metrics._with_django_prometheus N`` serves N requests to
+``python -m tests._with_django_prometheus N`` serves N requests to
 ``/api/ok/`` through both apps' middleware, then prints, as JSON, the status
 and correlation header of the last one and the text of both expositions:
 django-prometheus's ``/metrics`` and our ``/stability/metrics``. A process of
@@ -26,7 +26,7 @@ def main(count: int) -> None:
         *settings.MIDDLEWARE,
         "django_prometheus.middleware.PrometheusAfterMiddleware",
     ]
-    settings.ROOT_URLCONF = "tests.metrics.urls_with_django_prometheus"
+    settings.ROOT_URLCONF = "tests.urls_with_django_prometheus"
     django.setup()
     from django.test import Client
 

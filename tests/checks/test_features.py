@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 from health_check.base import HealthCheck
 
-from tests.test_checks import check_error_codes
+from tests.checks import check_error_codes
 
 
 @dataclasses.dataclass
@@ -86,7 +86,7 @@ def test_drain_seconds_may_be_zero():
 
 
 @pytest.mark.parametrize(
-    "value", [None, [], ["tests.test_checks_runtime.AlwaysHealthy"]]
+    "value", [None, [], ["tests.checks.test_features.AlwaysHealthy"]]
 )
 def test_readiness_checks_accept_none_and_health_check_classes(value):
     """None (the defaults), an empty list and importable HealthCheck subclasses are valid."""
@@ -98,7 +98,7 @@ def test_readiness_checks_accept_none_and_health_check_classes(value):
     ("value", "codes", "start"),
     [
         (
-            "tests.test_checks_runtime.AlwaysHealthy",
+            "tests.checks.test_features.AlwaysHealthy",
             ["E021"],
             "STABILITY_READINESS_CHECKS must be None or a list",
         ),
@@ -110,7 +110,7 @@ def test_readiness_checks_accept_none_and_health_check_classes(value):
         (
             [AlwaysHealthy],
             ["E021"],
-            "STABILITY_READINESS_CHECKS[0] must be a dotted path, not class tests.test_checks_runtime.AlwaysHealthy.",
+            "STABILITY_READINESS_CHECKS[0] must be a dotted path, not class tests.checks.test_features.AlwaysHealthy.",
         ),
     ],
 )
@@ -129,8 +129,8 @@ def test_readiness_checks_must_be_dotted_paths(value, codes, start):
             "'no_such_package.Check' cannot be imported (ModuleNotFoundError",
         ),
         (
-            "tests.test_checks_runtime.Missing",
-            "'tests.test_checks_runtime.Missing' cannot be imported (ImportError: Module \"tests.test_checks_runtime\"",
+            "tests.checks.test_features.Missing",
+            "'tests.checks.test_features.Missing' cannot be imported (ImportError: Module \"tests.checks.test_features\"",
         ),
         (
             "django_stability.conf.Settings",
@@ -145,7 +145,7 @@ def test_readiness_checks_must_be_dotted_paths(value, codes, start):
 def test_readiness_check_must_import_a_health_check(path, problem):
     """A path that does not import, or imports something else, is E022 naming the item."""
     with override_settings(
-        STABILITY_READINESS_CHECKS=["tests.test_checks_runtime.AlwaysHealthy", path]
+        STABILITY_READINESS_CHECKS=["tests.checks.test_features.AlwaysHealthy", path]
     ):
         [message] = check_error_codes(["E022"])
     assert message.msg.startswith(f"STABILITY_READINESS_CHECKS[1] {problem}")

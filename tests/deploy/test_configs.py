@@ -14,7 +14,7 @@ import yaml
 
 from tests import services
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
 def _load(name: str) -> Any:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from django_stability.checks import REMOVED_SETTINGS, Removed
-from tests.test_checks import check_error_codes
+from tests.checks import check_error_codes
 
 # Setting names and removed settings --------------------------------------------
 

@@ -10,8 +10,8 @@ from django.test import override_settings
 
 from django_stability.breakers import BreakerConfig, CircuitBreaker
 from django_stability.state import Engine
+from tests.exposition import value
 from tests.http_modes import MODES
-from tests.metrics.exposition import value
 from tests.ratelimit.support import fetch, unique_ip
 
 pytestmark = pytest.mark.parametrize("mode", MODES)

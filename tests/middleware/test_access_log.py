@@ -12,7 +12,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.test import AsyncClient, Client, override_settings
 
 from django_stability.middleware import AccessLogMiddleware
-from tests import views
+from tests import endpoints
 from tests.clock import FakeClock
 from tests.http_modes import MODES, fetch
 from tests.logcapture import LogCapture, capture_logs
@@ -134,7 +134,7 @@ class FakeClockAccessLog(AccessLogMiddleware):
 @override_settings(
     MIDDLEWARE=[
         "django_stability.middleware.CorrelationIdMiddleware",
-        "tests.test_access_log.FakeClockAccessLog",
+        "tests.middleware.test_access_log.FakeClockAccessLog",
     ]
 )
 async def test_duration_uses_the_injected_clock(
@@ -219,7 +219,7 @@ async def test_exception_escaping_the_stack_logs_500(
 
 async def test_client_disconnect_logs_499(logs: LogCapture) -> None:
     """A client disconnecting while an async view waits is logged as 499, and cancellation propagates."""
-    views.HANG_STARTED["event"] = started = asyncio.Event()
+    endpoints.HANG_STARTED["event"] = started = asyncio.Event()
     messages = [{"type": "http.request", "body": b"", "more_body": False}]
     sent: list[Mapping[str, Any]] = []
 

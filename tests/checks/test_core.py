@@ -1,114 +1,15 @@
-"""System checks: the helper, the Django binding, and the request-path settings.
+"""System checks of the settings the request path reads (checks/_core.py).
 
-The other settings are in ``test_checks_cache.py``, ``test_checks_features.py``
-and ``test_checks_runtime.py`` (the rate-limit and breaker ones in
-``ratelimit/test_checks.py`` and ``breakers/test_checks.py``), project-level
-checks in ``test_checks_project.py``; all use :func:`check_error_codes` from
-here.
+The shared-state URL, the version header, the correlation headers and the cache
+policies (the API prefixes: ``tests/test_checks_features.py``).
 """
 
 from __future__ import annotations
 
-import re
-from io import StringIO
-from typing import Any
-
 import pytest
-from django.core.checks import CheckMessage, registry
-from django.core.management import call_command
-from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from django_stability.checks import CHECKS, TAG, Codes
-from django_stability.conf import Settings
-from tests import services
-
-
-def run_checks(*, deploy: bool = False) -> list[CheckMessage]:
-    """Every message of our checks (deploy ones too when asked), in definition order."""
-    return [
-        message
-        for registered in CHECKS
-        if deploy or not registered.deploy
-        for message in registered.func(app_configs=None, databases=None)
-    ]
-
-
-def check_error_codes(
-    expected: list[str], *, deploy: bool = False
-) -> list[CheckMessage]:
-    """Run our checks and assert the exact ordered IDs (without the django_stability. prefix)."""
-    messages = run_checks(deploy=deploy)
-    assert [message.id for message in messages] == [
-        f"django_stability.{code}" for code in expected
-    ]
-    return messages
-
-
-def test_default_settings_give_no_messages():
-    """A project that sets no STABILITY_* setting starts without warnings or errors."""
-    check_error_codes([])
-
-
-@override_settings(STABILITY_REDIS_URL=services.REDIS_URL)
-def test_default_settings_with_redis_pass_the_deploy_checks():
-    """With Redis configured, the defaults also pass manage.py check --deploy."""
-    check_error_codes([], deploy=True)
-
-
-def test_check_ids_are_unique_and_well_formed():
-    """No two checks share an ID, and every ID is django_stability.E0xx or W0xx."""
-    ids = [code.id for code in Codes]
-    assert len(ids) == len(set(ids))
-    assert all(re.fullmatch(r"django_stability\.[EW]0\d\d", i) for i in ids)
-
-
-def test_every_check_is_registered_with_django():
-    """AppConfig.ready() registered every check under the django_stability tag, deploy ones apart."""
-    deployment: set[Any] = registry.registry.deployment_checks
-    regular: set[Any] = registry.registry.registered_checks
-    for registered in CHECKS:
-        assert (registered.func in deployment, registered.func in regular) == (
-            registered.deploy,
-            not registered.deploy,
-        )
-        assert getattr(registered.func, "tags", None) == registered.tags
-        assert registered.tags[0] == TAG
-
-
-@pytest.mark.parametrize("name", Settings.setting_names())
-def test_every_setting_is_validated(name):
-    """Whatever setting holds an arbitrary object, a check error names that setting."""
-    with override_settings(**{name: object()}):
-        messages = run_checks()
-    assert [m for m in messages if m.is_serious() and m.obj == name and name in m.msg]
-
-
-@override_settings(STABILITY_RATELIMIT="lots")
-def test_manage_py_check_refuses_an_invalid_setting():
-    """manage.py check stops with the ID, the setting and the hint of an invalid value."""
-    with pytest.raises(SystemCheckError) as caught:
-        call_command("check", "--tag", TAG)
-    text = str(caught.value)
-    assert (
-        "(django_stability.E008) STABILITY_RATELIMIT is an invalid rate 'lots'" in text
-    )
-    assert 'HINT: Use None (no global limit) or a rate "N/u"' in text
-
-
-@override_settings(DEBUG=False)
-def test_manage_py_check_deploy_prints_deploy_warnings():
-    """manage.py check --deploy shows deploy-only warnings without failing."""
-    stderr = StringIO()
-    call_command("check", "--tag", TAG, "--deploy", stderr=stderr)
-    assert (
-        "(django_stability.W001) STABILITY_REDIS_URL is not set while DEBUG is off"
-        in stderr.getvalue()
-    )
-    stderr = StringIO()
-    call_command("check", "--tag", TAG, stderr=stderr)
-    assert "W001" not in stderr.getvalue()
-
+from tests.checks import check_error_codes
 
 # STABILITY_REDIS_URL ----------------------------------------------------------
 
@@ -235,3 +136,108 @@ def test_correlation_headers_warn_on_underscores():
     """A header name with an underscore, which servers drop, is W006."""
     with override_settings(STABILITY_CORRELATION_HEADERS=["X_Request_ID"]):
         check_error_codes(["W006"])
+
+
+# STABILITY_CACHE_POLICIES -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        ("no-store", "STABILITY_CACHE_POLICIES must be a list"),
+        ({"/api/": "no-store"}, "STABILITY_CACHE_POLICIES must be a list"),
+        (
+            [("/api/",)],
+            "STABILITY_CACHE_POLICIES[0] must be a (path prefix, Cache-Control value) pair",
+        ),
+        (
+            ["/api/"],
+            "STABILITY_CACHE_POLICIES[0] must be a (path prefix, Cache-Control value) pair",
+        ),
+        (
+            [("/a/", "no-store"), ("api/", "no-store")],
+            "STABILITY_CACHE_POLICIES[1][0] must be a path prefix",
+        ),
+        (
+            [("/api/", 600)],
+            "STABILITY_CACHE_POLICIES[0][1] must be a Cache-Control string, not int 600",
+        ),
+    ],
+)
+def test_cache_policies_must_be_prefix_value_pairs(value, where):
+    """A policy list of the wrong shape is E005, naming the item and the part of the pair."""
+    with override_settings(STABILITY_CACHE_POLICIES=value):
+        [message] = check_error_codes(["E005"])
+    assert message.msg.startswith(where)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        "",
+        "   ",
+        "max-age=",
+        "max-age=abc",
+        'max-age="60"',
+        "max-age",
+        "s-maxage=-1",
+        "no-store,",
+        ", no-store",
+        "no-store,, public",
+        "no store",
+        "no-store; max-age=0",
+        "public=1",
+        'private="Set-Cookie',
+        "max-age=60, max-age=120",
+        "no-store\r\nX-Injected: 1",
+    ],
+)
+def test_malformed_cache_control_is_an_error(policy):
+    """A Cache-Control value that breaks RFC 9110/9111 syntax is E006 naming the policy."""
+    with override_settings(STABILITY_CACHE_POLICIES=[("/api/", policy)]):
+        [message] = check_error_codes(["E006"])
+    assert message.msg.startswith("STABILITY_CACHE_POLICIES[0][1] ")
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        "no-store",
+        "Public, Max-Age=60",
+        "public, max-age=86400, immutable",
+        'private="Set-Cookie, X-Session", max-age=0, must-revalidate',
+        "no-cache, stale-while-revalidate=30, stale-if-error=600",
+        "s-maxage=0,proxy-revalidate",
+    ],
+)
+def test_valid_cache_control_passes(policy):
+    """Standard response directives, quoted field lists and any letter case are accepted."""
+    with override_settings(STABILITY_CACHE_POLICIES=[("/", policy)]):
+        check_error_codes([])
+
+
+def test_unknown_cache_directive_warns_with_a_suggestion():
+    """A misspelt or request-only directive is W007, suggesting the closest response directive."""
+    with override_settings(
+        STABILITY_CACHE_POLICIES=[("/a/", "max_age=60, only-if-cached")]
+    ):
+        messages = check_error_codes(["W007", "W007"])
+    assert (
+        "'max_age', which is not a response Cache-Control directive (did you mean 'max-age'?)"
+        in messages[0].msg
+    )
+
+
+def test_shadowed_cache_policy_warns():
+    """A policy whose prefix an earlier one already covers never applies: W008."""
+    value = [
+        ("/", "no-cache"),
+        ("/static/", "public, max-age=60"),
+        ("/a/", "no-store"),
+        ("/a/", "no-cache"),
+    ]
+    with override_settings(STABILITY_CACHE_POLICIES=value):
+        messages = check_error_codes(["W008", "W008", "W008"])
+    assert messages[0].msg.startswith(
+        "STABILITY_CACHE_POLICIES[1] never applies: the earlier prefix '/'"
+    )

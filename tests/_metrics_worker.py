@@ -1,6 +1,6 @@
 """A worker process for the multiprocess metrics test: serve N requests in-process, then exit.
 
-Run as ``python -m tests.metrics._worker N`` with ``PROMETHEUS_MULTIPROC_DIR``
+Run as ``python -m tests._metrics_worker N`` with ``PROMETHEUS_MULTIPROC_DIR``
 set; prometheus-client then writes this process's counts to files there.
 """
 

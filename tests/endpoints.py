@@ -92,7 +92,7 @@ async def afail(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 # --- Problem details: exceptions with their own status, and error responses views build ---
-# (appended for tests/test_problem_middleware.py)
+# (for tests/middleware/test_problem*.py)
 
 
 class UpstreamDown(Exception):
@@ -146,7 +146,7 @@ async def amore(request: HttpRequest, kind: str) -> HttpResponseBase:
     return _more(kind)
 
 
-# Correlation IDs and logging (tests/test_correlation.py, test_logging.py, test_access_log.py).
+# Correlation IDs and logging (tests/middleware/test_correlation.py, test_logging.py, middleware/test_access_log.py).
 # Imports stay inside the views: this block is appended to the module.
 
 #: Set by ``ahang`` once it runs, so a test can disconnect the client at the right time.
@@ -156,7 +156,7 @@ HANG_STARTED: dict[str, asyncio.Event] = {}
 def _logged_inside(where: str) -> str | None:
     from django_stability.logging import get_logger
 
-    get_logger("tests.views").info("inside", where=where)
+    get_logger("tests.endpoints").info("inside", where=where)
     return get_correlation_id()
 
 
@@ -169,7 +169,7 @@ def log_inside(request: HttpRequest) -> HttpResponse:
 
     from asgiref.sync import async_to_sync
 
-    logging.getLogger("tests.views.stdlib").warning("stdlib %s", "inside")
+    logging.getLogger("tests.endpoints.stdlib").warning("stdlib %s", "inside")
     return JsonResponse(
         {
             "view": _logged_inside("view"),
@@ -184,7 +184,7 @@ async def alog_inside(request: HttpRequest) -> HttpResponse:
 
     from asgiref.sync import sync_to_async
 
-    logging.getLogger("tests.views.stdlib").warning("stdlib %s", "inside")
+    logging.getLogger("tests.endpoints.stdlib").warning("stdlib %s", "inside")
     return JsonResponse(
         {
             "view": _logged_inside("view"),
