@@ -44,6 +44,9 @@ def redis_engine(**options: Any) -> Iterator[Engine]:
     # and a loaded machine must not turn a slow reply into a degraded engine.
     options.setdefault("connect_timeout", 5.0)
     options.setdefault("timeout", 5.0)
+    options.setdefault(
+        "pool_timeout", 30.0
+    )  # a burst of tasks queues for 4 connections
     engine = Engine(services.REDIS_URL, key_prefix=prefix, **options)
     try:
         yield engine
