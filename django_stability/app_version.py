@@ -1,12 +1,4 @@
-"""The running version: ``STABILITY_APP_VERSION``, validated once, and the ``X-App-Version`` header.
-
-Every answer carries the header: responses through ``CorrelationIdMiddleware``
-and ``CacheHeadersMiddleware`` (:func:`set_version_header`), and the answers
-made in front of Django (the health probes of ``with_health_probes()``, the
-event stream, the realtime handshake and outage guard), through
-:func:`django_stability.correlation.response_header_items`. Both take the
-header from :func:`version_header`.
-"""
+"""The running version: ``STABILITY_APP_VERSION``, validated once, and the ``X-App-Version`` header."""
 
 from __future__ import annotations
 

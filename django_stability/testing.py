@@ -1,19 +1,4 @@
-"""Helpers for your own test suite: force circuit breakers into a state for a test.
-
-::
-
-    from django_stability.testing import force_breaker, reset_breakers
-
-    @force_breaker("payments", "open")
-    def test_checkout_says_payments_are_down(client):
-        assert client.post("/checkout/").status_code == 503
-
-These helpers change the breakers' shared state only (Redis, or process
-memory in tests), never the ``Breaker`` rows of the database: nothing is
-written to the admin history, and a test needs no database for them.
-
-.. versionadded:: 0.1
-"""
+"""Helpers for your own test suite: force circuit breakers into a state for a test."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""URLconf of django-stability: ``path("stability/", include("django_stability.urls"))``.
-
-Names live in the ``stability`` namespace (``reverse("stability:version")``).
-"""
+"""URLconf of django-stability: ``path("stability/", include("django_stability.urls"))``."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""The check collector and the small validators the setting checks share.
-
-A validator takes a value and returns ``None`` when it is acceptable, or a
-problem phrased to follow the setting name ("must be a positive integer, not
-str 'ten'"). Values are shown through :func:`show`, which bounds their length.
-"""
+"""The check collector and the small validators the setting checks share."""
 
 from __future__ import annotations
 
@@ -18,30 +13,6 @@ from typing import Any
 
 from django.core.checks import CheckMessage
 from django.utils.module_loading import import_string
-
-__all__ = [
-    "CHECKS",
-    "TAG",
-    "Check",
-    "RegisteredCheck",
-    "check",
-    "closest",
-    "dotted_callable",
-    "exception_classes",
-    "import_object",
-    "is_list",
-    "kind",
-    "non_negative_number",
-    "optional",
-    "percent",
-    "positive_int",
-    "positive_number",
-    "positive_timedelta",
-    "prefix_problems",
-    "show",
-    "suggest",
-    "Validator",
-]
 
 # Every check also carries this tag: ``manage.py check --tag django_stability``.
 TAG = "django_stability"

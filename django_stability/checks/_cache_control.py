@@ -7,13 +7,6 @@ import re
 from django_stability.checks._base import show
 from django_stability.correlation import TOKEN
 
-__all__ = [
-    "DIGITS",
-    "RESPONSE_DIRECTIVES",
-    "directive_problem",
-    "parse_cache_control",
-]
-
 _QUOTED = r'"(?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*"'
 _DIRECTIVE = re.compile(
     rf"[ \t]*(?P<name>{TOKEN})(?:=(?P<arg>{TOKEN}|{_QUOTED}))?[ \t]*(?P<end>,|\Z)"

@@ -1,9 +1,4 @@
-"""Checks of the settings the request path reads on every request.
-
-Covers the shared-state URL, the version header, correlation headers, cache
-policies and API prefixes. The rate-limit settings and the trusted proxies are
-checked by ``django_stability.ratelimit._checks``.
-"""
+"""Checks of the settings the request path reads on every request."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Checks of the settings the capabilities read: drafts, health, metrics, shutdown.
-
-The breakers and realtime settings are checked in their packages
-(``breakers/_checks.py``, ``realtime/_checks.py``).
-"""
+"""Checks of the settings the capabilities read: drafts, health, metrics, shutdown."""
 
 from __future__ import annotations
 

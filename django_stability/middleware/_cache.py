@@ -1,21 +1,4 @@
-"""CacheHeadersMiddleware: Cache-Control by path prefix, ETag and 304, X-App-Version.
-
-For each response, in this order:
-
-1. ``Cache-Control`` from the first ``STABILITY_CACHE_POLICIES`` prefix that
-   matches ``request.path_info``, unless the response already has one (the
-   view decides). Error responses (400 and up) get the policy only when it
-   contains ``no-store``, so a 404 is never cached as ``public, immutable``.
-2. For GET and HEAD answered 200 with a non-streaming, non-empty body and no
-   ``no-store``: a strong ``ETag`` (the first 128 bits of the body's SHA-1,
-   in hex), unless the response has one already (the view, ``@etag``, or a
-   ``ConditionalGetMiddleware`` placed after this one), in which case nothing
-   is hashed. When the request has conditional headers, Django's
-   ``get_conditional_response`` then answers 304 Not Modified (or 412).
-3. ``X-App-Version`` on every response that passes through it.
-
-Streaming responses only get the headers.
-"""
+"""CacheHeadersMiddleware: Cache-Control by path prefix, ETag and 304, X-App-Version."""
 
 from __future__ import annotations
 
@@ -34,8 +17,6 @@ from django.utils.http import parse_http_date_safe
 from django_stability.app_version import app_version as configured_version
 from django_stability.app_version import header_value, set_version_header
 from django_stability.conf import cached_on_settings, conf
-
-__all__ = ["CacheHeadersMiddleware"]
 
 # Any: Django passes a sync or an async callable, told apart at runtime by async_mode.
 GetResponse = Callable[[HttpRequest], Any]
