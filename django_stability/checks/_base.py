@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.checks import CheckMessage
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 # Every check also carries this tag: ``manage.py check --tag django_stability``.
@@ -175,3 +176,17 @@ def prefix_problems(value: Any) -> list[tuple[str, str]]:
         for index, item in enumerate(value)
         if not (isinstance(item, str) and item.startswith("/"))
     ]
+
+
+def refuse(messages: Sequence[CheckMessage]) -> None:
+    """Raise ImproperlyConfigured with the first error among ``messages``: a check's verdict at run time."""
+    for message in messages:
+        if message.is_serious():
+            raise ImproperlyConfigured(f"{message.msg} ({message.id})")
+
+
+def prefixes_or_refuse(value: Any, setting: str) -> tuple[str, ...]:
+    """``value`` as a tuple of path prefixes, or ImproperlyConfigured with :func:`prefix_problems`'s first."""
+    for suffix, problem in prefix_problems(value):
+        raise ImproperlyConfigured(f"{setting}{suffix} {problem}.")
+    return tuple(value)

@@ -18,11 +18,11 @@ with an invalid ``q`` are ignored.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
+from django_stability.checks._base import prefixes_or_refuse
 from django_stability.conf import cached_on_settings, conf
 
 __all__ = [
@@ -41,17 +41,8 @@ _NO_MATCH: _Rank = (0.0, -1)
 def validate_prefixes(
     prefixes: object, setting: str = "STABILITY_API_PREFIXES"
 ) -> tuple[str, ...]:
-    """Return ``prefixes`` as a tuple, or raise ImproperlyConfigured naming ``setting``."""
-    if isinstance(prefixes, str) or not isinstance(prefixes, Sequence):
-        raise ImproperlyConfigured(
-            f"{setting} must be a list of path prefixes, not {type(prefixes).__name__}."
-        )
-    for prefix in prefixes:
-        if not isinstance(prefix, str) or not prefix.startswith("/"):
-            raise ImproperlyConfigured(
-                f"{setting}: every prefix must be a str starting with '/', not {prefix!r}."
-            )
-    return tuple(prefixes)
+    """Return ``prefixes`` as a tuple, or raise ImproperlyConfigured as the check E007 words it."""
+    return prefixes_or_refuse(prefixes, setting)
 
 
 @cached_on_settings
