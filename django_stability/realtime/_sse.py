@@ -12,11 +12,11 @@ import structlog
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 
-from django_stability import metrics
 from django_stability.app_version import app_version
 from django_stability.correlation import asgi_headers
+from django_stability.realtime._connection import bind_context, header
 from django_stability.realtime._session import HTTP_STATUS, Refusal
-from django_stability.realtime._subscriber import Subscriber, bind_context, header
+from django_stability.realtime._subscriber import Subscriber
 
 log = structlog.get_logger("django_stability.realtime")
 
@@ -82,21 +82,36 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
     async def _refuse_method(self) -> None:
         self.correlation_id = bind_context(self.scope)
         log.info("realtime.refused", code=405, error="method_not_allowed")
+        allow = b", ".join(m.encode() for m in ALLOWED_METHODS)
+        detail = "The event stream answers GET and HEAD only."
+        await self._problem(
+            405, "Method Not Allowed", detail, "method_not_allowed", [(b"Allow", allow)]
+        )
+
+    async def _problem(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        code: str,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        """Answer a problem+json refusal, with ``headers`` besides the usual ones."""
         problem = {
             "type": "about:blank",
-            "title": "Method Not Allowed",
-            "status": 405,
-            "detail": "The event stream answers GET and HEAD only.",
-            "code": "method_not_allowed",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "code": code,
             "correlation_id": self.correlation_id,
         }
         headers = [
             (b"Content-Type", b"application/problem+json"),
             (b"Cache-Control", b"no-store"),
-            (b"Allow", b", ".join(m.encode() for m in ALLOWED_METHODS)),
+            *headers,
             *asgi_headers(self.correlation_id),
         ]
-        await self.send_response(405, json.dumps(problem).encode(), headers=headers)
+        await self.send_response(status, json.dumps(problem).encode(), headers=headers)
 
     async def handle(self, body: bytes) -> None:
         self.correlation_id = bind_context(self.scope)
@@ -125,24 +140,13 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
 
     async def _refuse(self, refusal: Refusal) -> None:
         log.info("realtime.refused", code=refusal.code, error=refusal.error)
-        status = HTTP_STATUS[refusal.code]
-        problem = {
-            "type": "about:blank",
-            "title": refusal.error.replace("_", " "),
-            "status": status,
-            "detail": refusal.detail,
-            "code": refusal.error,
-            "correlation_id": self.correlation_id,
-        }
-        headers = [
-            (b"Content-Type", b"application/problem+json"),
-            (b"Cache-Control", b"no-store"),
-            *asgi_headers(self.correlation_id),
-        ]
+        headers = []
         if refusal.retry_after is not None:
             retry = str(max(1, round(refusal.retry_after + 0.499)))
             headers.append((b"Retry-After", retry.encode()))
-        await self.send_response(status, json.dumps(problem).encode(), headers=headers)
+        title = refusal.error.replace("_", " ")
+        status = HTTP_STATUS[refusal.code]
+        await self._problem(status, title, refusal.detail, refusal.error, headers)
 
     async def _write(self, text: str) -> None:
         await self.send_body(text.encode(), more_body=True)
@@ -152,15 +156,11 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
         payload = {"channel": self.session.channel, "last_event_id": since}
         await self._write(f"event: reset\nid: {since}\ndata: {json.dumps(payload)}\n\n")
 
-    async def _send_events(
-        self, events: list[tuple[int, str]], *, replayed: bool = False
-    ) -> None:
+    async def _send_events(self, events: list[tuple[int, str]]) -> None:
         if events:
             await self._write(
                 "".join(f"id: {eid}\ndata: {data}\n\n" for eid, data in events)
             )
-        if replayed and events:
-            metrics.realtime_replayed.labels(self.transport).inc(len(events))
 
     async def tick(self) -> None:
         """One keep-alive: renew the slot, send a comment, poll the log.

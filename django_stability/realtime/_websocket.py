@@ -9,17 +9,40 @@ from urllib.parse import parse_qs
 import structlog
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from django_stability import metrics
 from django_stability.app_version import app_version
 from django_stability.correlation import asgi_headers
-from django_stability.realtime import _session
-from django_stability.realtime._session import Heartbeat, Refusal
-from django_stability.realtime._subscriber import Subscriber, bind_context
+from django_stability.realtime._connection import bind_context
+from django_stability.realtime._session import HEARTBEAT_TIMEOUT, RESTARTING, Refusal
+from django_stability.realtime._subscriber import Subscriber
 
 log = structlog.get_logger("django_stability.realtime")
 
 #: RFC 6455's "Internal Error": the server failed while serving the connection.
 INTERNAL_ERROR = 1011
+
+
+class Heartbeat:
+    """Counts heartbeats the client left unanswered; two silent beats drop it."""
+
+    ALLOWED_SILENT = 2
+
+    def __init__(self) -> None:
+        self.awaiting = False
+        self.silent = 0
+
+    def heard(self) -> None:
+        """The client sent something: it is alive."""
+        self.awaiting = False
+        self.silent = 0
+
+    def beat(self) -> bool:
+        """Whether to send the next beat (``False``: the client is gone, drop it)."""
+        if self.awaiting:
+            self.silent += 1
+        if self.silent >= self.ALLOWED_SILENT:
+            return False
+        self.awaiting = True
+        return True
 
 
 class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -56,7 +79,7 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
                 "type": "subscribed",
                 "channel": session.channel,
                 "last_event_id": session.last_id,
-                "heartbeat": session.options.heartbeat,
+                "heartbeat": session.config.heartbeat,
                 "version": app_version(),
             }
         )
@@ -79,17 +102,13 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
             {"type": "reset", "channel": self.session.channel, "last_event_id": since}
         )
 
-    async def _send_events(
-        self, events: list[tuple[int, str]], *, replayed: bool = False
-    ) -> None:
+    async def _send_events(self, events: list[tuple[int, str]]) -> None:
         assert self.session is not None
         channel = self.session.channel_json
         for eid, data in events:
             await self.send(
                 text_data=f'{{"type":"event","channel":{channel},"id":{eid},"data":{data}}}'
             )
-        if replayed and events:
-            metrics.realtime_replayed.labels(self.transport).inc(len(events))
 
     async def tick(self) -> None:
         """One heartbeat: drop a silent client, else renew the slot, ping and poll the log.
@@ -100,19 +119,19 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
             return
         if not self.heartbeat.beat():
             log.info("realtime.heartbeat_timeout")
-            await self.close(code=_session.HEARTBEAT_TIMEOUT)
+            await self.close(code=HEARTBEAT_TIMEOUT)
             return
         await self.session.renew()
         await self.send_json({"type": "heartbeat"})
         await self.catch_up()
 
     def _last_message(self) -> dict[str, Any]:
-        code = INTERNAL_ERROR if self.failed else _session.HEARTBEAT_TIMEOUT
+        code = INTERNAL_ERROR if self.failed else HEARTBEAT_TIMEOUT
         return {"type": "websocket.close", "code": code}
 
     def restart_soon(self) -> None:
         """Close with 1012 (called on this consumer's loop when shutdown starts)."""
-        self._restart = asyncio.ensure_future(self.close(code=_session.RESTARTING))
+        self._restart = asyncio.ensure_future(self.close(code=RESTARTING))
 
     async def receive(
         self,
