@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import structlog
 from channels.exceptions import StopConsumer
@@ -22,6 +24,12 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
         if key.lower() == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def query_param(scope: dict[str, Any], name: str) -> str | None:
+    """The last value of query parameter ``name`` in an ASGI scope."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    return values[-1] if values else None
 
 
 def url_channel(scope: dict[str, Any]) -> object:
@@ -59,6 +67,10 @@ class Connection:
     _sent = False
     _main: asyncio.Task[Any] | None = None
     _raw_send: Any = None
+    # Written by the subclasses: free what the connection holds (False: nothing),
+    # and the message that ends it on the transport's terms.
+    stop: Callable[[], Awaitable[bool]]
+    _last_message: Callable[[], dict[str, Any]]
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Serve one connection (Channels' loop would also listen on a layer channel, unused here)."""
@@ -90,14 +102,6 @@ class Connection:
                 await self._after_drop()
             else:
                 await self.stop()  # whatever ended it, no gauge or slot stays behind
-
-    async def stop(self) -> bool:  # pragma: no cover - always overridden
-        """Free what the connection holds; ``False`` if it held nothing."""
-        raise NotImplementedError
-
-    def _last_message(self) -> dict[str, Any]:  # pragma: no cover - always overridden
-        """What ends the connection on the transport's terms (a close frame, the stream's end)."""
-        raise NotImplementedError
 
     async def _bounded_send(self, message: dict[str, Any]) -> None:
         if self.dropped:

@@ -6,15 +6,13 @@ import asyncio
 import json
 import random
 from typing import Any
-from urllib.parse import parse_qs
 
 import structlog
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 
-from django_stability.app_version import app_version
 from django_stability.correlation import asgi_headers
-from django_stability.realtime._connection import bind_context, header
+from django_stability.realtime._connection import bind_context, header, query_param
 from django_stability.realtime._session import HTTP_STATUS, Refusal
 from django_stability.realtime._subscriber import Subscriber
 
@@ -115,10 +113,9 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
 
     async def handle(self, body: bytes) -> None:
         self.correlation_id = bind_context(self.scope)
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         raw_id = header(self.scope, b"last-event-id")
         if raw_id is None:
-            raw_id = query.get("last_event_id", [None])[-1]
+            raw_id = query_param(self.scope, "last_event_id")
         await self.subscribe(raw_id)
 
     async def _begin(self) -> None:
@@ -128,18 +125,10 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
         )
         await self._write(f"retry: {self.retry_ms()}\n\n")
 
-    async def _send_subscribed(self) -> None:
-        session = self.session
-        assert session is not None
-        payload = {
-            "channel": session.channel,
-            "last_event_id": session.last_id,
-            "version": app_version(),
-        }
+    async def _send_subscribed(self, payload: dict[str, Any]) -> None:
         await self._write(f"event: subscribed\ndata: {json.dumps(payload)}\n\n")
 
     async def _refuse(self, refusal: Refusal) -> None:
-        log.info("realtime.refused", code=refusal.code, error=refusal.error)
         headers = []
         if refusal.retry_after is not None:
             retry = str(max(1, round(refusal.retry_after + 0.499)))

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from django_stability import metrics
+from django_stability.app_version import app_version
 from django_stability.realtime import _policy, _session, _shutdown
 from django_stability.realtime._connection import Connection, TooSlow, url_channel
 from django_stability.realtime._hub import Hub, hub_for, quietly
@@ -37,7 +38,7 @@ class Subscriber(Connection):
     restart_soon: Callable[[], None]
     _refuse: Callable[[Refusal], Awaitable[None]]
     _send_reset: Callable[[int], Awaitable[None]]
-    _send_subscribed: Callable[[], Awaitable[None]]
+    _send_subscribed: Callable[[dict[str, Any]], Awaitable[None]]
     _send_events: Callable[[list[tuple[int, str]]], Awaitable[None]]
 
     def can_subscribe(self, user: Any, channel: str) -> bool | Awaitable[bool]:
@@ -89,6 +90,7 @@ class Subscriber(Connection):
                 self.started(replay)
                 return
             refusal = _session.LOG_UNAVAILABLE
+        log.info("realtime.refused", code=refusal.code, error=refusal.error)
         await self._refuse(refusal)
 
     async def _begin(self) -> None:
@@ -124,7 +126,13 @@ class Subscriber(Connection):
                     metrics.realtime_replayed.labels(self.transport).inc(
                         len(replay.events)
                     )
-                await self._send_subscribed()
+                await self._send_subscribed(
+                    {
+                        "channel": session.channel,
+                        "last_event_id": session.last_id,
+                        "version": app_version(),
+                    }
+                )
         if replay is None:
             await self.stop()
         return replay

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import parse_qs
 
 import structlog
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from django_stability.app_version import app_version
 from django_stability.correlation import asgi_headers
-from django_stability.realtime._connection import bind_context
+from django_stability.realtime._connection import bind_context, query_param
 from django_stability.realtime._session import HEARTBEAT_TIMEOUT, RESTARTING, Refusal
 from django_stability.realtime._subscriber import Subscriber
 
@@ -68,24 +66,14 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         # losing the code that tells the client what to do. The handshake's
         # answer carries the correlation and version headers, as HTTP ones do.
         await self.accept(headers=asgi_headers(cid))
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        await self.subscribe(query.get("last_event_id", [None])[-1])
+        await self.subscribe(query_param(self.scope, "last_event_id"))
 
-    async def _send_subscribed(self) -> None:
-        session = self.session
-        assert session is not None
-        await self.send_json(
-            {
-                "type": "subscribed",
-                "channel": session.channel,
-                "last_event_id": session.last_id,
-                "heartbeat": session.config.heartbeat,
-                "version": app_version(),
-            }
-        )
+    async def _send_subscribed(self, payload: dict[str, Any]) -> None:
+        assert self.session is not None
+        heartbeat = self.session.config.heartbeat
+        await self.send_json({"type": "subscribed", **payload, "heartbeat": heartbeat})
 
     async def _refuse(self, refusal: Refusal) -> None:
-        log.info("realtime.refused", code=refusal.code, error=refusal.error)
         message: dict[str, Any] = {
             "type": "error",
             "error": refusal.error,
