@@ -1,8 +1,4 @@
-"""System checks of ``STABILITY_REALTIME``: the problems its parser (``_settings``) finds.
-
-The IDs are declared with the others in :class:`django_stability.checks.Codes`;
-the checks join the registry when the app config imports this module.
-"""
+"""System checks of ``STABILITY_REALTIME``: the problems its parser (``_settings``) finds, worded."""
 
 from __future__ import annotations
 

@@ -125,11 +125,7 @@ def _read_local(store: MemoryStore, keys: list[str], args: list[str]) -> list[st
 
 @dataclass(frozen=True, slots=True)
 class LogRead:
-    """What the log holds after some id: its last id, the last id it no longer keeps, the events.
-
-    ``base`` is the id the log started from; id ``0`` (what a subscriber of a
-    log that did not exist yet holds) stands for it.
-    """
+    """What the log holds after some id: its last id, the last id it no longer keeps, its first id, the events."""
 
     seq: int
     drop: int
@@ -168,15 +164,8 @@ READ: Operation[LogRead] = Operation(
 class Replay:
     """What a subscriber resuming after ``after`` must receive.
 
-    Attributes:
-        reset: The log no longer holds everything after ``after`` (or never
-            issued ``after``): the client must reload its state, or replay
-            from ``since``.
-        last_id: The id the subscriber is at once ``events`` are delivered.
-        events: ``(id, json)`` pairs, oldest first; on a reset, every event
-            the log still holds (those after ``since``).
-        since: On a reset, the id the events resume from: the last id the log
-            no longer keeps.
+    On a ``reset`` (the log no longer holds everything after ``after``, or never
+    issued it) ``events`` are all it still holds, those after ``since``.
     """
 
     reset: bool

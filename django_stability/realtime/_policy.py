@@ -1,9 +1,4 @@
-"""Who may subscribe to which channel: ``STABILITY_REALTIME["CHANNELS"]``, denying by default.
-
-The first pattern matching the channel decides; ``*`` stands for any run of
-characters, ``{user.pk}`` and ``{user.username}`` for the subscribing user's
-own values (see ``docs/realtime.rst``, "Who may subscribe").
-"""
+"""Who may subscribe to which channel: ``STABILITY_REALTIME["CHANNELS"]``, denying by default (see docs/realtime.rst)."""
 
 from __future__ import annotations
 

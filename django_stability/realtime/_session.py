@@ -21,7 +21,7 @@ from django_stability.realtime._log import (
 from django_stability.realtime._recent import recent
 from django_stability.realtime._settings import RealtimeConfig
 from django_stability.realtime._slots import CLAIM, RELEASE, RENEW, Verdict, slot_keys
-from django_stability.state import get_engine
+from django_stability.state import Arg, get_engine
 
 Clock = Callable[[], float]
 
@@ -88,34 +88,20 @@ class Session:
 
     async def claim(self) -> Refusal | None:
         """Take a connection slot for the user, or say why not."""
-        config = self.config
+        config, rate, ttl = self.config, self.config.rate, self.config.slot_ttl
+        limit = config.max_connections_per_user
+        args: list[Arg] = [_ms(self.clock()), limit, _ms(ttl), self.slot, rate.count]
         claim = await get_engine().arun(
-            CLAIM,
-            slot_keys(self.user_key),
-            [
-                _ms(self.clock()),
-                config.max_connections_per_user,
-                _ms(config.slot_ttl),
-                self.slot,
-                config.rate.count,
-                config.rate.seconds * 1000,
-            ],
+            CLAIM, slot_keys(self.user_key), [*args, rate.seconds * 1000]
         )
         if claim.verdict is Verdict.ADMITTED:
             return None
         if claim.verdict is Verdict.FULL:
-            return Refusal(
-                TOO_MANY,
-                "too_many_connections",
-                f"at most {config.max_connections_per_user} connections per user",
-                config.slot_ttl,
-            )
-        return Refusal(
-            TOO_MANY,
-            "connect_rate",
-            "too many connection attempts",
-            max(claim.retry_after, 1.0),
-        )
+            detail = f"at most {limit} connections per user"
+            return Refusal(TOO_MANY, "too_many_connections", detail, ttl)
+        retry_after = max(claim.retry_after, 1.0)
+        detail = "too many connection attempts"
+        return Refusal(TOO_MANY, "connect_rate", detail, retry_after)
 
     async def renew(self) -> None:
         await get_engine().arun(

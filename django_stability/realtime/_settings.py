@@ -55,9 +55,9 @@ def channel_policy(value: Any) -> str | None:
     return None
 
 
-def _key(rule: Validator, default: Any = None, **kwargs: Any) -> Any:
+def _key(rule: Validator, default: Any) -> Any:
     # The rule is what a value must follow: the checks report it (E019), the parser falls back.
-    return field(default=default, metadata={"rule": rule}, **kwargs)
+    return field(default=default, metadata={"rule": rule})
 
 
 @dataclass(frozen=True)

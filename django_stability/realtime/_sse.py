@@ -27,6 +27,10 @@ HEADERS = [
 
 
 ALLOWED_METHODS = ("GET", "HEAD")
+#: The answer to any other method (405 is an HTTP status, not a close code).
+METHOD_NOT_ALLOWED = Refusal(
+    405, "method_not_allowed", "The event stream answers GET and HEAD only."
+)
 
 
 class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
@@ -80,36 +84,8 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
     async def _refuse_method(self) -> None:
         self.correlation_id = bind_context(self.scope)
         log.info("realtime.refused", code=405, error="method_not_allowed")
-        allow = b", ".join(m.encode() for m in ALLOWED_METHODS)
-        detail = "The event stream answers GET and HEAD only."
-        await self._problem(
-            405, "Method Not Allowed", detail, "method_not_allowed", [(b"Allow", allow)]
-        )
-
-    async def _problem(
-        self,
-        status: int,
-        title: str,
-        detail: str,
-        code: str,
-        headers: list[tuple[bytes, bytes]],
-    ) -> None:
-        """Answer a problem+json refusal, with ``headers`` besides the usual ones."""
-        problem = {
-            "type": "about:blank",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "code": code,
-            "correlation_id": self.correlation_id,
-        }
-        headers = [
-            (b"Content-Type", b"application/problem+json"),
-            (b"Cache-Control", b"no-store"),
-            *headers,
-            *asgi_headers(self.correlation_id),
-        ]
-        await self.send_response(status, json.dumps(problem).encode(), headers=headers)
+        allow = (b"Allow", b", ".join(m.encode() for m in ALLOWED_METHODS))
+        await self._refuse(METHOD_NOT_ALLOWED, "Method Not Allowed", allow)
 
     async def handle(self, body: bytes) -> None:
         self.correlation_id = bind_context(self.scope)
@@ -128,14 +104,29 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
     async def _send_subscribed(self, payload: dict[str, Any]) -> None:
         await self._write(f"event: subscribed\ndata: {json.dumps(payload)}\n\n")
 
-    async def _refuse(self, refusal: Refusal) -> None:
-        headers = []
+    async def _refuse(
+        self, refusal: Refusal, title: str = "", *extra: tuple[bytes, bytes]
+    ) -> None:
+        """Answer ``refusal`` as a problem+json response (its close code's HTTP status)."""
+        status = HTTP_STATUS.get(refusal.code, refusal.code)
+        problem = {
+            "type": "about:blank",
+            "title": title or refusal.error.replace("_", " "),
+            "status": status,
+            "detail": refusal.detail,
+            "code": refusal.error,
+            "correlation_id": self.correlation_id,
+        }
+        headers = [
+            (b"Content-Type", b"application/problem+json"),
+            (b"Cache-Control", b"no-store"),
+            *extra,
+            *asgi_headers(self.correlation_id),
+        ]
         if refusal.retry_after is not None:
             retry = str(max(1, round(refusal.retry_after + 0.499)))
             headers.append((b"Retry-After", retry.encode()))
-        title = refusal.error.replace("_", " ")
-        status = HTTP_STATUS[refusal.code]
-        await self._problem(status, title, refusal.detail, refusal.error, headers)
+        await self.send_response(status, json.dumps(problem).encode(), headers=headers)
 
     async def _write(self, text: str) -> None:
         await self.send_body(text.encode(), more_body=True)

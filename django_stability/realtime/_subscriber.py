@@ -1,8 +1,4 @@
-"""What both consumers do once a client is connected: admission, replay, catch-up, heartbeats, cleanup.
-
-Each consumer supplies how a refusal, a reset and events are written (JSON
-frames or SSE lines) and what one heartbeat does.
-"""
+"""What both consumers do once a client is connected: admission, replay, catch-up, heartbeats, cleanup."""
 
 from __future__ import annotations
 
@@ -83,26 +79,20 @@ class Subscriber(Connection):
             self.config,
             self.clock,
         )
-        if refusal is None:
-            assert session is not None
-            replay = await self.start(session, last_id)
-            if replay is not None:
-                self.started(replay)
+        if session is not None:
+            if await self._start(session, last_id):
+                self.ticker = asyncio.create_task(self._tick_loop())
                 return
-            refusal = _session.LOG_UNAVAILABLE
+            refusal = _session.LOG_UNAVAILABLE  # come back with the same id
+        assert refusal is not None
         log.info("realtime.refused", code=refusal.code, error=refusal.error)
         await self._refuse(refusal)
 
     async def _begin(self) -> None:
         """Open the stream, once the first log read succeeded (SSE sends its headers here)."""
 
-    async def start(self, session: Session, last_id: int | None) -> Replay | None:
-        """Count, register and join ``session``, then send its replay (or reset) and ``subscribed``.
-
-        ``None`` when the log cannot be read (Redis unreachable): nothing was
-        sent, the session is stopped again, and the caller refuses the client
-        with ``LOG_UNAVAILABLE`` so that it comes back with the same id.
-        """
+    async def _start(self, session: Session, last_id: int | None) -> bool:
+        """Count, register and join ``session``, send its replay and ``subscribed``; ``False`` (stopped) if the log is unreadable."""
         self.session = session
         metrics.realtime_connections.labels(self.transport).inc()
         _shutdown.register(self)
@@ -122,10 +112,9 @@ class Subscriber(Connection):
                 if replay.reset:
                     await self._send_reset(replay.since)
                 await self._send_events(replay.events)
-                if replay.events:
-                    metrics.realtime_replayed.labels(self.transport).inc(
-                        len(replay.events)
-                    )
+                replayed = len(replay.events)
+                if replayed:
+                    metrics.realtime_replayed.labels(self.transport).inc(replayed)
                 await self._send_subscribed(
                     {
                         "channel": session.channel,
@@ -133,21 +122,13 @@ class Subscriber(Connection):
                         "version": app_version(),
                     }
                 )
+                log.info("realtime.subscribed", replayed=replayed, reset=replay.reset)
         if replay is None:
             await self.stop()
-        return replay
-
-    def started(self, replay: Replay) -> None:
-        """Log the subscription and start the heartbeats."""
-        log.info("realtime.subscribed", replayed=len(replay.events), reset=replay.reset)
-        self.ticker = asyncio.create_task(self._tick_loop())
+        return replay is not None
 
     async def catch_up(self, upto: int | None = None) -> None:
-        """Send whatever the log holds after the last id sent (a reset if it lost some).
-
-        With ``upto`` (a wake-up's id), events this process already read serve it.
-        While the log cannot be read this sends nothing and keeps the last id.
-        """
+        """Send what the log holds after the last id sent (a reset if it lost some), up to ``upto`` from kept events."""
         session = self.session
         if session is None:
             return
@@ -174,11 +155,7 @@ class Subscriber(Connection):
             await self._send_events(replay.events)
 
     async def stability_wakeup(self, message: dict[str, Any]) -> None:
-        """A broadcast woke us up: read the log unless we already sent that id.
-
-        A wake-up with ``catch_up`` (the hub's, after the layer failed) renews
-        the slot and reads the log after the last id sent, whatever it holds.
-        """
+        """A broadcast woke us up: read the log unless that id was sent; the hub's ``catch_up`` also renews the slot."""
         upto = None if message.get("catch_up") else message.get("id", 0)
         if upto is None and self.session is not None:
             # Redis may have come back empty: hold the slot again now, not at

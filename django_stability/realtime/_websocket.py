@@ -19,30 +19,6 @@ log = structlog.get_logger("django_stability.realtime")
 INTERNAL_ERROR = 1011
 
 
-class Heartbeat:
-    """Counts heartbeats the client left unanswered; two silent beats drop it."""
-
-    ALLOWED_SILENT = 2
-
-    def __init__(self) -> None:
-        self.awaiting = False
-        self.silent = 0
-
-    def heard(self) -> None:
-        """The client sent something: it is alive."""
-        self.awaiting = False
-        self.silent = 0
-
-    def beat(self) -> bool:
-        """Whether to send the next beat (``False``: the client is gone, drop it)."""
-        if self.awaiting:
-            self.silent += 1
-        if self.silent >= self.ALLOWED_SILENT:
-            return False
-        self.awaiting = True
-        return True
-
-
 class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """Subscribe a WebSocket to one channel: replay what it missed, then live events.
 
@@ -58,9 +34,10 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
     """
 
     transport = "websocket"
+    #: Heartbeats sent since the client last sent anything: at two, the next beat drops it.
+    unanswered = 0
 
     async def connect(self) -> None:
-        self.heartbeat = Heartbeat()
         cid = bind_context(self.scope)
         # Accept first: a close before accept reaches the browser as 1006,
         # losing the code that tells the client what to do. The handshake's
@@ -74,14 +51,10 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         await self.send_json({"type": "subscribed", **payload, "heartbeat": heartbeat})
 
     async def _refuse(self, refusal: Refusal) -> None:
-        message: dict[str, Any] = {
-            "type": "error",
-            "error": refusal.error,
-            "detail": refusal.detail,
-        }
-        if refusal.retry_after is not None:
-            message["retry_after"] = refusal.retry_after
-        await self.send_json(message)
+        retry = (
+            {} if refusal.retry_after is None else {"retry_after": refusal.retry_after}
+        )
+        await self._error(refusal.error, refusal.detail, **retry)
         await self.close(code=refusal.code)
 
     async def _send_reset(self, since: int) -> None:
@@ -105,10 +78,11 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         """
         if self.session is None:
             return
-        if not self.heartbeat.beat():
+        if self.unanswered >= 2:
             log.info("realtime.heartbeat_timeout")
             await self.close(code=HEARTBEAT_TIMEOUT)
             return
+        self.unanswered += 1
         await self.session.renew()
         await self.send_json({"type": "heartbeat"})
         await self.catch_up()
@@ -127,7 +101,7 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         bytes_data: bytes | None = None,
         **kwargs: Any,
     ) -> None:
-        self.heartbeat.heard()
+        self.unanswered = 0
         if text_data is None:
             await self._error("invalid_message", "send JSON text frames, not binary")
             return
@@ -144,8 +118,10 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         elif content.get("type") != "heartbeat":
             await self._error("unknown_type", "the only client message is heartbeat")
 
-    async def _error(self, error: str, detail: str) -> None:
-        await self.send_json({"type": "error", "error": error, "detail": detail})
+    async def _error(self, error: str, detail: str, **extra: float) -> None:
+        await self.send_json(
+            {"type": "error", "error": error, "detail": detail, **extra}
+        )
 
     async def disconnect(self, code: int) -> None:
         if await self.stop():
