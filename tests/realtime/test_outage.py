@@ -18,9 +18,7 @@ from django.test import override_settings
 from django_stability.realtime import _broadcast, _session, abroadcast, broadcast
 from django_stability.state import Engine, StateUnavailable
 from tests.fixtures.redis_server import RedisServer
-from tests.realtime.conftest import T0, User
-from tests.realtime.test_sse import Stream
-from tests.realtime.test_websocket import Client
+from tests.realtime.conftest import T0, Client, Stream, User
 from tests.state.conftest import FakeClock
 
 pytestmark = [pytest.mark.redis]
