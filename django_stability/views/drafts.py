@@ -26,7 +26,8 @@ from django_stability.drafts import (
     summary_json,
     validate_key,
 )
-from django_stability.errors import CONTENT_TYPE, problem_response
+from django_stability.errors import problem_response
+from django_stability.errors._problem import CONTENT_TYPE
 from django_stability.views._auth import (
     method_not_allowed,
     no_store,
