@@ -1,9 +1,8 @@
-"""System checks of the draft, health, metrics and shutdown settings (realtime: tests/realtime/test_checks.py)."""
+"""System checks of the health, metrics and shutdown settings (drafts: tests/drafts/test_checks.py; realtime: tests/realtime/test_checks.py)."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
 
 import pytest
 from django.test import override_settings
@@ -18,38 +17,6 @@ class AlwaysHealthy(HealthCheck):  # type: ignore[misc]
 
     async def run(self) -> None:
         return None
-
-
-# Drafts -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("value", [3600, timedelta(0), timedelta(days=-1), None])
-def test_draft_ttl_must_be_a_positive_timedelta(value):
-    """Seconds as a number, zero or negative durations are E015."""
-    with override_settings(STABILITY_DRAFT_TTL=value):
-        check_error_codes(["E015"])
-
-
-@pytest.mark.parametrize(
-    ("setting", "code"),
-    [("STABILITY_DRAFT_MAX_BYTES", "E016"), ("STABILITY_DRAFTS_PER_USER", "E017")],
-)
-@pytest.mark.parametrize("value", [0, -5, True, 1.5, "200", None])
-def test_draft_limits_must_be_positive_ints(setting, code, value):
-    """Zero, negatives, bools, floats and strings are rejected, naming the setting."""
-    with override_settings(**{setting: value}):
-        [message] = check_error_codes([code])
-    assert message.msg.startswith(f"{setting} must be a positive whole number, not ")
-
-
-@pytest.mark.parametrize(
-    ("setting", "code"),
-    [("STABILITY_DRAFT_MAX_BYTES", "E016"), ("STABILITY_DRAFTS_PER_USER", "E017")],
-)
-def test_draft_limits_accept_one(setting, code):
-    """The smallest positive limit is valid."""
-    with override_settings(**{setting: 1}):
-        check_error_codes([])
 
 
 # STABILITY_HEALTH_TIMEOUT and STABILITY_DRAIN_SECONDS -------------------------

@@ -1,7 +1,7 @@
-"""Checks of the settings the capabilities read: drafts, health, metrics, shutdown.
+"""Checks of the settings the capabilities read: health, metrics, shutdown.
 
-The breakers and realtime settings are checked in their packages
-(``breakers/_checks.py``, ``realtime/_checks.py``).
+The breakers, drafts and realtime settings are checked in their packages
+(``breakers/_checks.py``, ``drafts/_checks.py``, ``realtime/_checks.py``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.conf import settings
 from django.core.checks import CheckMessage, Tags
 
 from django_stability.checks._base import (
@@ -19,9 +18,7 @@ from django_stability.checks._base import (
     is_list,
     kind,
     non_negative_number,
-    positive_int,
     positive_number,
-    positive_timedelta,
 )
 from django_stability.checks._codes import Codes
 from django_stability.conf import Settings, conf
@@ -32,41 +29,6 @@ def _value_check(
 ) -> list[CheckMessage]:
     problem = validator(value)
     return [] if problem is None else [code.msg(name, problem=problem)]
-
-
-@check()
-def check_draft_ttl(**kwargs: Any) -> list[CheckMessage]:
-    return _value_check(
-        Codes.DRAFT_TTL,
-        Settings.draft_ttl.setting_name,
-        conf.draft_ttl,
-        positive_timedelta,
-    )
-
-
-@check()
-def check_draft_max_bytes(**kwargs: Any) -> list[CheckMessage]:
-    name = Settings.draft_max_bytes.setting_name
-    value = conf.draft_max_bytes
-    if messages := _value_check(Codes.DRAFT_MAX_BYTES, name, value, positive_int):
-        return messages
-    # Django refuses a larger body before the drafts view can read it.
-    upload: Any = (
-        settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    )  # None (no limit) too, despite the stubs
-    if upload is not None and value > upload:
-        return [Codes.DRAFT_MAX_BYTES_OVER_UPLOAD.msg(name, value=value, upload=upload)]
-    return []
-
-
-@check()
-def check_drafts_per_user(**kwargs: Any) -> list[CheckMessage]:
-    return _value_check(
-        Codes.DRAFTS_PER_USER,
-        Settings.drafts_per_user.setting_name,
-        conf.drafts_per_user,
-        positive_int,
-    )
 
 
 @check()
