@@ -44,7 +44,7 @@ _CREDENTIALS = (b"authorization", b"cookie")
 
 
 def _credentials(scope: Any) -> bool:
-    """Whether the request may come from staff or carry the metrics token: Django tells."""
+    """Whether the probe carries a session cookie or a token, which only Django's view can judge."""
     return any(name in _CREDENTIALS for name, _ in scope.get("headers", ()))
 
 
