@@ -1,8 +1,9 @@
 """System checks: the helper, the Django binding, and the request-path settings.
 
 The other settings are in ``test_checks_cache.py``, ``test_checks_features.py``
-and ``test_checks_runtime.py`` (the rate-limit and breaker ones in
-``ratelimit/test_checks.py`` and ``breakers/test_checks.py``), project-level
+and ``test_checks_runtime.py`` (the rate-limit, breaker, drafts and health ones
+in ``ratelimit/``, ``breakers/``, ``drafts/test_checks.py`` and
+``health/test_settings.py``), project-level
 checks in ``test_checks_project.py``; all use :func:`check_error_codes` from
 here.
 """
