@@ -7,15 +7,6 @@ from django.http.response import HttpResponseBase
 
 from django_stability.conf import cached_on_settings, conf
 
-__all__ = [
-    "VERSION_HEADER",
-    "app_version",
-    "checked_version",
-    "set_version_header",
-    "version_problem",
-    "version_header",
-]
-
 VERSION_HEADER = "X-App-Version"
 
 

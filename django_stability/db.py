@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["DEFAULT_DATABASE_URL", "POOL_DEFAULTS", "database_from_env"]
+__all__ = ["database_from_env"]
 
 # What a malformed URL is told, whatever is wrong with it: the URL, its password and
 # the parser's text (which quotes the URL) never reach an error message or a log.

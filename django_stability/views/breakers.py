@@ -9,8 +9,6 @@ from django_stability.breakers import act, all_breakers, breaker, operator_view
 from django_stability.breakers._registry import is_known, valid_name
 from django_stability.errors import problem_response
 
-__all__ = ["breaker_action", "breaker_detail", "breaker_list"]
-
 _READ = ("GET", "HEAD")
 _WRITE = ("POST",)
 VIEW = "django_stability.view_breaker"
