@@ -156,7 +156,8 @@ def measure(requests: int) -> dict[str, dict[str, list[float]]]:
     from django.core.asgi import get_asgi_application
     from django.test import Client
 
-    from django_stability.health import ProbeSet, use_probes, with_health_probes
+    from django_stability.health import with_health_probes
+    from django_stability.health._probes import ProbeSet, use_probes
 
     client = Client()
     django_asgi = get_asgi_application()

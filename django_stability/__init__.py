@@ -1,9 +1,4 @@
-"""django-stability: production stability for Django, as one reusable app.
-
-The names below are the stable public API; the submodules named in the docs
-(``django_stability.middleware``, ``.logging``, ``.errors``, ``.db``,
-``.state``) hold the rest.
-"""
+"""django-stability: production stability for Django, as one reusable app."""
 
 from __future__ import annotations
 

@@ -1,13 +1,4 @@
-"""URL patterns whose view is sync under WSGI and async under ASGI.
-
-Django fixes a view's kind when it is written: a sync view under ASGI costs a
-hand-off to a worker thread on every request, an async view under WSGI costs a
-new event loop on every request. Health probes are requested every few
-seconds by every load balancer and must stay cheap in both servers, so their
-patterns pick the view at resolution time: the handler resolves the request
-in the thread that then calls the view, and only ASGI's handler runs there
-with an event loop.
-"""
+"""URL patterns whose view is sync under WSGI and async under ASGI."""
 
 from __future__ import annotations
 

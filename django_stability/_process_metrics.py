@@ -1,20 +1,4 @@
-"""Per-process memory and CPU that survive ``PROMETHEUS_MULTIPROC_DIR``.
-
-prometheus-client's own process collector reads ``/proc`` at collection time,
-in the process that answers the scrape; with several workers the endpoint
-collects through ``MultiProcessCollector``, which reads only the workers'
-files, so those figures are gone. Here each process writes its own figures to
-ordinary metrics (``stability_process_*`` in :mod:`django_stability.metrics`):
-
-* the process answering a scrape refreshes them first (:meth:`ProcessMetrics.refresh`);
-* every other process refreshes them from its own activity, at most once per
-  :data:`INTERVAL` (:meth:`ProcessMetrics.maybe_refresh`, on Django's
-  ``request_finished`` and on probes answered before Django).
-
-No background thread: it would not survive a fork (gunicorn ``--preload``),
-and an idle worker has nothing new to say but its memory, which stays what
-its last request left.
-"""
+"""Per-process memory and CPU that survive ``PROMETHEUS_MULTIPROC_DIR``."""
 
 from __future__ import annotations
 
@@ -30,15 +14,6 @@ from typing import Any
 from django.core.signals import request_finished
 
 from django_stability import metrics
-
-__all__ = [
-    "INTERVAL",
-    "ProcessMetrics",
-    "Usage",
-    "memory_limit",
-    "process_metrics",
-    "read_usage",
-]
 
 #: Seconds between two refreshes of one process from its own activity.
 INTERVAL = 5.0

@@ -1,13 +1,4 @@
-"""The "Circuit breakers" admin page: every breaker's live state, and the operator actions.
-
-The changelist is not a list of ``Breaker`` rows: it shows every breaker of
-:func:`~django_stability.breakers.all_breakers` (configured or used by this
-process), read live from the shared state, with buttons that POST force
-open / force close / reset / release. Each action goes through
-:func:`~django_stability.breakers.operate`, which persists a forced state and
-writes the admin history. ``view_breaker`` shows the page, ``change_breaker``
-allows the actions; there is nothing to add or delete.
-"""
+"""The "Circuit breakers" admin page: every breaker's live state, and the operator actions."""
 
 from __future__ import annotations
 
@@ -24,8 +15,10 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from django_stability.breakers import ACTIONS, Snapshot, act, all_breakers, is_known
-from django_stability.breakers._registry import valid_name
+from django_stability.breakers import act, all_breakers
+from django_stability.breakers._actions import ACTIONS
+from django_stability.breakers._registry import is_known, valid_name
+from django_stability.breakers._snapshot import Snapshot
 from django_stability.breakers.integrations._guards import guarded_by
 from django_stability.drafts._admin import register as register_drafts
 from django_stability.models import Breaker

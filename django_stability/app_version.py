@@ -1,12 +1,4 @@
-"""The running version: ``STABILITY_APP_VERSION``, validated once, and the ``X-App-Version`` header.
-
-Every answer carries the header: responses through ``CorrelationIdMiddleware``
-and ``CacheHeadersMiddleware`` (:func:`set_version_header`), and the answers
-made in front of Django (the health probes of ``with_health_probes()``, the
-event stream, the realtime handshake and outage guard), through
-:func:`django_stability.correlation.response_header_items`. Both take the
-header from :func:`version_header`.
-"""
+"""The running version: ``STABILITY_APP_VERSION``, validated once, and the ``X-App-Version`` header."""
 
 from __future__ import annotations
 
@@ -15,39 +7,37 @@ from django.http.response import HttpResponseBase
 
 from django_stability.conf import cached_on_settings, conf
 
-__all__ = [
-    "VERSION_HEADER",
-    "app_version",
-    "header_value",
-    "set_version_header",
-    "version_header",
-]
-
 VERSION_HEADER = "X-App-Version"
 
 
-def header_value(value: object, what: str) -> str:
-    """``value`` if it can travel as a header value: a non-empty str without line breaks.
+def version_problem(value: object) -> str | None:
+    """What makes ``value`` unfit for ``X-App-Version`` (``None`` when it is fit); the check E002 words it."""
+    if not isinstance(value, str):
+        from django_stability.checks._base import kind  # checks imports this module
 
-    Raises:
-        ImproperlyConfigured: anything else, naming ``what``.
-    """
-    if (
-        not isinstance(value, str)
-        or not value.strip()
-        or "\r" in value
-        or "\n" in value
-    ):
-        raise ImproperlyConfigured(
-            f"{what} must be a non-empty str without line breaks, not {value!r}."
-        )
-    return value
+        return f"must be a string, not {kind(value)}"
+    if not value:
+        return "is empty"
+    for index, char in enumerate(value):
+        if not " " <= char <= "~":
+            category = "control" if char < " " or char == "\x7f" else "non-ASCII"
+            return f"contains the {category} character {char!r} at position {index}"
+    if value != value.strip():
+        return "has leading or trailing spaces, which HTTP strips from header values"
+    return None
+
+
+def checked_version(value: object, what: str) -> str:
+    """``value`` when :func:`version_problem` finds nothing, else ImproperlyConfigured naming ``what``."""
+    if (problem := version_problem(value)) is not None:
+        raise ImproperlyConfigured(f"{what} {problem}.")
+    return value  # type: ignore[return-value]
 
 
 @cached_on_settings
 def app_version() -> str:
     """``STABILITY_APP_VERSION``, validated (the default reads ``$APP_VERSION`` once)."""
-    return header_value(conf.app_version, "STABILITY_APP_VERSION")
+    return checked_version(conf.app_version, "STABILITY_APP_VERSION")
 
 
 def version_header(version: str | None = None) -> tuple[str, str]:

@@ -27,18 +27,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PREFIX = "STABILITY_"
 
-DEFAULT_REALTIME: Mapping[str, Any] = {
-    "HEARTBEAT": 30,
-    "MAX_CONNECTIONS_PER_USER": 10,
-    "CONNECT_RATE": "100/m",
-    "REPLAY_MAX_EVENTS": 1000,
-    "REPLAY_TTL": 600,
-    # Seconds a message may wait for a client to take it; a slower client is closed (4408).
-    "SEND_TIMEOUT": 10,
-    # Channel pattern -> rule; a channel no pattern matches is refused.
-    "CHANNELS": {},
-}
-
 
 class _Setting(Generic[T]):
     """A descriptor reading ``STABILITY_<NAME>`` from Django's settings on access."""
@@ -103,7 +91,8 @@ class Settings:
     draft_ttl: _Setting[timedelta] = _Setting(timedelta(days=7))
     draft_max_bytes: _Setting[int] = _Setting(262144)
     drafts_per_user: _Setting[int] = _Setting(200)
-    realtime: _Setting[Mapping[str, Any]] = _Setting(DEFAULT_REALTIME)
+    # Keys left out keep their defaults, held by realtime._settings.RealtimeConfig.
+    realtime: _Setting[Mapping[str, Any]] = _Setting({})
     health_timeout: _Setting[float] = _Setting(2.0)
     readiness_checks: _Setting[Sequence[str] | None] = _Setting(None)
     metrics_token: _Setting[str | None] = _Setting(None)
@@ -113,10 +102,6 @@ class Settings:
     def setting_names(cls) -> list[str]:
         """Every ``STABILITY_*`` setting name this version knows."""
         return [v.setting_name for v in vars(cls).values() if isinstance(v, _Setting)]
-
-    def realtime_option(self, key: str) -> Any:
-        """One key of ``STABILITY_REALTIME``, falling back to its default."""
-        return {**DEFAULT_REALTIME, **self.realtime}[key]
 
 
 conf = Settings()

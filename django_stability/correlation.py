@@ -1,19 +1,4 @@
-"""The correlation ID of the current request (or task), kept in a context variable.
-
-A :class:`~contextvars.ContextVar` follows the code that serves a request
-wherever it goes: sync views, async views, and functions run through
-:func:`asgiref.sync.sync_to_async` or :func:`asgiref.sync.async_to_sync`
-(asgiref copies the context into the thread or loop it uses). Threads started
-by hand with :mod:`threading` do not inherit it; pass the ID explicitly or use
-:func:`contextvars.copy_context`.
-
-This module is also the one reader of ``STABILITY_CORRELATION_HEADERS``: the
-names an ID is read from and echoed under, by ``CorrelationIdMiddleware``, by
-the answers made in front of Django (health probes, event stream, realtime
-handshake) and by :func:`outgoing_headers`.
-
-.. versionadded:: 0.1
-"""
+"""The correlation ID of the current request (or task), kept in a context variable."""
 
 from __future__ import annotations
 

@@ -1,13 +1,4 @@
-"""Build a ``DATABASES`` entry from the environment (twelve-factor style).
-
-:func:`database_from_env` reads ``DATABASE_URL`` and the ``DB_*`` tuning
-variables and returns one ready-to-use ``DATABASES`` entry. For PostgreSQL it
-turns on Django's psycopg 3 connection pool (Django 5.1+) with bounded sizes and
-timeouts, so a slow or saturated database makes requests fail fast instead of
-piling up. Every bad value raises :class:`~django.core.exceptions.ImproperlyConfigured`
-naming the variable, at settings import, never at the first request. Messages
-never repeat the URL itself, which may hold a password.
-"""
+"""Build a ``DATABASES`` entry from the environment (twelve-factor style)."""
 
 from __future__ import annotations
 
@@ -19,7 +10,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["DEFAULT_DATABASE_URL", "POOL_DEFAULTS", "database_from_env"]
+__all__ = ["database_from_env"]
 
 # What a malformed URL is told, whatever is wrong with it: the URL, its password and
 # the parser's text (which quotes the URL) never reach an error message or a log.

@@ -1,14 +1,4 @@
-"""Structured logging: structlog and the standard library through one pipeline.
-
-:func:`configure` sets up structlog *and* :mod:`logging` so that every line,
-whether it comes from ``structlog.get_logger()``, ``logging.getLogger()`` or
-Django itself (``django.request``, ``django.server``...), goes through the same
-processors, carries the same request context (``correlation_id``, ``user_id``,
-``method``, ``path``) and is rendered the same way: JSON in production, a
-readable console format in development.
-
-.. versionadded:: 0.1
-"""
+"""Structured logging: structlog and the standard library through one pipeline."""
 
 from __future__ import annotations
 

@@ -1,17 +1,4 @@
-"""The Prometheus metric objects of django-stability, all named ``stability_*``.
-
-Each capability updates its metrics here; the metrics endpoint (or any
-exposition the project already has, django-prometheus included) reads them
-from prometheus-client's default registry. Metrics are created once, at
-import, in the default registry; with ``PROMETHEUS_MULTIPROC_DIR`` set,
-prometheus-client writes them to per-process files and the gauges aggregate
-as their ``multiprocess_mode`` says.
-
-Labels are bounded: ``breaker`` takes the names of the breakers the code
-uses, ``route`` the URL patterns, ``group`` the rate-limit groups, ``check``
-the configured health checks, and methods, states or outcomes come from fixed
-sets.
-"""
+"""The Prometheus metric objects of django-stability, all named ``stability_*``."""
 
 from __future__ import annotations
 

@@ -126,4 +126,4 @@ class Draft(models.Model):
         return self.expires_at <= (now or timezone.now())
 
 
-__all__ = ["Breaker", "Draft", "DraftQuerySet", "LiveDraftManager"]
+__all__ = ["Breaker", "Draft"]

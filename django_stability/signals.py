@@ -1,9 +1,4 @@
-"""The Django signals django-stability sends; connect receivers to react to its events.
-
-Each capability keeps its signals in a block of its own below.
-
-.. versionadded:: 0.1
-"""
+"""The Django signals django-stability sends; connect receivers to react to its events."""
 
 from __future__ import annotations
 

@@ -1,19 +1,4 @@
-"""Helpers for your own test suite: force circuit breakers into a state for a test.
-
-::
-
-    from django_stability.testing import force_breaker, reset_breakers
-
-    @force_breaker("payments", "open")
-    def test_checkout_says_payments_are_down(client):
-        assert client.post("/checkout/").status_code == 503
-
-These helpers change the breakers' shared state only (Redis, or process
-memory in tests), never the ``Breaker`` rows of the database: nothing is
-written to the admin history, and a test needs no database for them.
-
-.. versionadded:: 0.1
-"""
+"""Helpers for your own test suite: force circuit breakers into a state for a test."""
 
 from __future__ import annotations
 
@@ -21,7 +6,6 @@ import functools
 import inspect
 from collections.abc import Callable
 from contextvars import ContextVar
-from types import TracebackType
 from typing import Any, Literal, TypeVar, cast
 
 from django_stability.breakers import all_breakers, breaker
@@ -87,41 +71,34 @@ class force_breaker:  # lower case: used like a function, as contextlib's helper
 
     # Context managers --------------------------------------------------------
 
+    def _pushed(self, before: str | None) -> force_breaker:
+        self._before.set((*self._before.get(), before))
+        return self
+
+    def _popped(self) -> str:
+        *rest, before = self._before.get()
+        self._before.set(tuple(rest))
+        return _AGAIN[before]
+
     def __enter__(self) -> force_breaker:
         with no_restore():
             before = self._breaker.snapshot().forced
             self._breaker.command(_FORCE[self.state])
-        self._before.set((*self._before.get(), before))
-        return self
+        return self._pushed(before)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        *rest, before = self._before.get()
-        self._before.set(tuple(rest))
+    def __exit__(self, *exc_info: object) -> None:
         with no_restore():
-            self._breaker.command(_AGAIN[before])
+            self._breaker.command(self._popped())
 
     async def __aenter__(self) -> force_breaker:
         with no_restore():
             before = (await self._breaker.asnapshot()).forced
             await self._breaker.acommand(_FORCE[self.state])
-        self._before.set((*self._before.get(), before))
-        return self
+        return self._pushed(before)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        *rest, before = self._before.get()
-        self._before.set(tuple(rest))
+    async def __aexit__(self, *exc_info: object) -> None:
         with no_restore():
-            await self._breaker.acommand(_AGAIN[before])
+            await self._breaker.acommand(self._popped())
 
     # Decorator ---------------------------------------------------------------
 

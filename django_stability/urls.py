@@ -1,7 +1,4 @@
-"""URLconf of django-stability: ``path("stability/", include("django_stability.urls"))``.
-
-Names live in the ``stability`` namespace (``reverse("stability:version")``).
-"""
+"""URLconf of django-stability: ``path("stability/", include("django_stability.urls"))``."""
 
 from __future__ import annotations
 
@@ -9,18 +6,19 @@ from django.urls import path, re_path
 
 from django_stability import views
 from django_stability._dual_urls import dual_path
+from django_stability.views import breakers
 
 app_name = "stability"
 
 urlpatterns = [
     path("version", views.version, name="version"),
-    path("breakers/", views.breaker_list, name="breakers"),
+    path("breakers/", breakers.breaker_list, name="breakers"),
     # Any name without a slash reaches the view, which answers a malformed one
     # with the same 404 problem as an unknown one.
-    path("breakers/<str:name>", views.breaker_detail, name="breaker"),
+    path("breakers/<str:name>", breakers.breaker_detail, name="breaker"),
     re_path(
         r"^breakers/(?P<name>[^/]+)/(?P<action>open|close|reset|release)$",
-        views.breaker_action,
+        breakers.breaker_action,
         name="breaker-action",
     ),
     path("metrics", views.metrics, name="metrics"),

@@ -16,36 +16,21 @@ integrations (database, cache, email, HTTP) in ``.integrations``.
 
 from __future__ import annotations
 
-from django_stability.breakers._actions import ACTIONS, Action, act, operate
+from django_stability.breakers._actions import act, operate
 from django_stability.breakers._breaker import CircuitBreaker
 from django_stability.breakers._config import BreakerConfig
 from django_stability.breakers._errors import CircuitOpenError
 from django_stability.breakers._operator import operator_access, operator_view
-from django_stability.breakers._registry import (
-    all_breakers,
-    breaker,
-    config_for,
-    is_known,
-)
-from django_stability.breakers._snapshot import Snapshot
-from django_stability.breakers._view import STALENESS
+from django_stability.breakers._registry import all_breakers, breaker
 from django_stability.errors import register_problem
-from django_stability.signals import breaker_state_changed
 
 __all__ = [
-    "ACTIONS",
-    "STALENESS",
-    "Action",
     "BreakerConfig",
     "CircuitBreaker",
     "CircuitOpenError",
-    "Snapshot",
     "act",
     "all_breakers",
     "breaker",
-    "breaker_state_changed",
-    "config_for",
-    "is_known",
     "operate",
     "operator_access",
     "operator_view",

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django_stability.breakers import _forced
-from django_stability.breakers._core import log
+from django_stability.breakers._core import COMMANDS
+from django_stability.breakers._events import log
 from django_stability.breakers._operator import operator_access
 from django_stability.breakers._registry import breaker
 from django_stability.breakers._snapshot import Snapshot
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 #: The operator actions, as the JSON endpoints and ``manage.py breakers`` name them.
-ACTIONS = ("open", "close", "reset", "release")
+ACTIONS = tuple(COMMANDS)
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,8 @@ def act(
 ) -> Action:
     """Apply an operator ``action`` to breaker ``name``, then record it; see :func:`operate`.
 
-    The action takes effect in the shared state even when the database cannot
-    record it (a database that is really down); the answer says whether it
-    was recorded. The recording runs in
-    :func:`~django_stability.breakers.operator_access`: a ``database`` breaker
-    that is open, or forced open, does not stand in its way.
+    The action takes effect even when the database cannot record it; the
+    answer says whether it was recorded.
 
     Raises:
         ValueError: unknown action.
@@ -96,16 +94,10 @@ def operate(
     user: AbstractBaseUser | AnonymousUser | None = None,
     via: str = "api",
 ) -> Snapshot:
-    """Apply an operator ``action`` to breaker ``name`` and record it.
+    """Apply an operator ``action`` (``open``, ``close``, ``reset``, ``release``) to breaker ``name`` and record it.
 
-    ``open`` and ``close`` force the state and persist it; ``release`` ends a
-    forced state (and closes the breaker with fresh counters); ``reset`` clears
-    the counters and closes it, leaving a forced state in place. With a
-    ``user``, the action goes into the admin history. It works whatever the
-    state of any breaker, ``database`` included; when the database cannot
-    record it, the action still takes effect and the log line
-    ``breaker_operator_action_unrecorded`` says so (:func:`act` returns that
-    too).
+    A forced state is kept in the database; with a ``user``, the action goes
+    into the admin history.
 
     Raises:
         ValueError: unknown action.

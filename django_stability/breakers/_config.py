@@ -1,4 +1,4 @@
-"""A breaker's options: defaults, validation at use, and the state machine's units."""
+"""A breaker's options: defaults, the rule each one follows, and the state machine's units."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.checks import CheckMessage
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
@@ -16,18 +17,24 @@ from django_stability.checks._base import (
     Validator,
     dotted_callable,
     exception_classes,
+    kind,
     optional,
     percent,
     positive_int,
     positive_number,
+    show,
+    suggest,
 )
+from django_stability.checks._codes import Codes
+from django_stability.conf import Settings
+
+SETTING = Settings.breakers.setting_name
 
 #: How long a breaker's shared record outlives its last use (ms): a week.
 RECORD_TTL_MS = 7 * 24 * 3600 * 1000
 
 
 def _option(default: Any, rule: Validator, *, compare: bool = True) -> Any:
-    # The rule is what ``manage.py check`` holds the option to (E014).
     return field(default=default, compare=compare, metadata={"rule": rule})
 
 
@@ -35,25 +42,13 @@ def _option(default: Any, rule: Validator, *, compare: bool = True) -> Any:
 class BreakerConfig:
     """The options of one breaker (``STABILITY_BREAKERS[name]``), with their defaults.
 
-    Attributes:
-        failure_threshold: Failures within ``window`` that open the breaker.
-            Defaults to 5, or to ``None`` (not used) when ``failure_rate`` is set.
-        failure_rate: Percent of failed calls within ``window`` that opens it,
-            once ``minimum_calls`` calls were made; ``None`` to not use a rate.
-        minimum_calls: Calls within ``window`` before a rate is judged.
-        window: Seconds of the sliding window, cut into ten buckets.
-        slow_call_seconds: A call that takes at least this long is slow;
-            ``None`` to not time calls.
-        slow_call_rate: Percent of slow calls that opens the breaker; 100 when
-            ``slow_call_seconds`` is set without it.
-        reset_timeout: Seconds open before trial calls are let through.
-        half_open_max_calls: Trial calls in flight at once, across all processes.
-        success_threshold: Successful trial calls that close the breaker.
-        call_timeout: Seconds an async call may take before it is cancelled
-            and counted as a failure; ``None`` for no limit.
-        exclude: Exception classes that count neither as failure nor as success.
-        fallback: Called with the call's arguments instead of raising
-            :class:`CircuitOpenError` while the breaker rejects calls.
+    The options and their meaning are those of the setting (docs/settings.rst);
+    ``None`` means "not used" where it is the default, and ``failure_threshold``
+    is ``None`` when only ``failure_rate`` is set.
+
+    Raises:
+        ImproperlyConfigured: an option breaks its rule (the rule ``manage.py
+            check`` reports as E014).
 
     .. versionadded:: 0.1
     """
@@ -74,16 +69,18 @@ class BreakerConfig:
     )
 
     def __post_init__(self) -> None:
-        # The state machine needs integers in ms; the checks (E014) report the
-        # same problems with more context, this guards direct construction.
-        for name in ("window", "reset_timeout"):
-            value = getattr(self, name)
-            if not (
-                isinstance(value, int | float) and math.isfinite(value) and value > 0
-            ):
-                raise ImproperlyConfigured(
-                    f"breaker option {name} must be a positive number, not {value!r}"
+        for option in dataclasses.fields(self):
+            value = getattr(self, option.name)
+            if option.name == "fallback":  # imported already: a callable
+                problem = (
+                    None if value is None or callable(value) else "must be callable"
                 )
+            elif value is None and (option.default is None or option.name in _RATED):
+                problem = None
+            else:
+                problem = option.metadata["rule"](value)
+            if problem is not None:
+                raise ImproperlyConfigured(f"breaker option {option.name} {problem}")
 
     @classmethod
     def rules(cls) -> dict[str, Validator]:
@@ -91,33 +88,26 @@ class BreakerConfig:
         return {f.name: f.metadata["rule"] for f in dataclasses.fields(cls)}
 
     @classmethod
-    def from_options(cls, name: str, options: Mapping[str, Any]) -> BreakerConfig:
+    def from_options(cls, name: str, options: Any) -> BreakerConfig:
         """Build from a ``STABILITY_BREAKERS`` entry, importing dotted paths.
 
         Raises:
-            ImproperlyConfigured: an option is unknown or cannot be imported
-                (``manage.py check`` explains each problem in detail).
+            ImproperlyConfigured: the entry breaks a rule; the message is what
+                ``manage.py check`` says of it (E012-E014).
         """
-        known = cls.rules()
+        if messages := option_messages(name, options):
+            raise ImproperlyConfigured(" ".join(message.msg for message in messages))
         values = dict(options)
-        unknown = sorted(set(values).difference(known), key=str)
-        if unknown:
-            raise ImproperlyConfigured(
-                f"STABILITY_BREAKERS[{name!r}] has unknown option(s) {unknown}; run manage.py check"
-            )
         values["exclude"] = tuple(
-            _imported(name, e) if isinstance(e, str) else e
+            import_string(e) if isinstance(e, str) else e
             for e in values.get("exclude", ())
         )
         if isinstance(values.get("fallback"), str):
-            values["fallback"] = _imported(name, values["fallback"])
+            values["fallback"] = import_string(values["fallback"])
         if values.get("failure_rate") is not None and "failure_threshold" not in values:
             values["failure_threshold"] = None
-        if (
-            values.get("slow_call_seconds") is not None
-            and values.get("slow_call_rate") is None
-        ):
-            values["slow_call_rate"] = 100.0
+        if values.get("slow_call_seconds") is not None:
+            values.setdefault("slow_call_rate", 100.0)
         return cls(**values)
 
     def limits(self) -> Limits:
@@ -143,34 +133,46 @@ class BreakerConfig:
 
     def as_json(self) -> dict[str, Any]:
         """The options as the breaker JSON's ``config`` shows them."""
-        fallback = self.fallback
-        return {
-            "failure_threshold": self.failure_threshold,
-            "failure_rate": self.failure_rate,
-            "minimum_calls": self.minimum_calls,
-            "window": self.window,
-            "slow_call_seconds": self.slow_call_seconds,
-            "slow_call_rate": self.slow_call_rate,
-            "reset_timeout": self.reset_timeout,
-            "half_open_max_calls": self.half_open_max_calls,
-            "success_threshold": self.success_threshold,
-            "call_timeout": self.call_timeout,
-            "exclude": [f"{e.__module__}.{e.__qualname__}" for e in self.exclude],
-            "fallback": (
-                None
-                if fallback is None
-                else f"{fallback.__module__}.{getattr(fallback, '__qualname__', repr(fallback))}"
-            ),
-        }
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        shown["exclude"] = [_dotted(e) for e in self.exclude]
+        shown["fallback"] = None if self.fallback is None else _dotted(self.fallback)
+        return shown
 
 
-def _imported(name: str, path: str) -> Any:
-    try:
-        return import_string(path)
-    except ImportError as exc:
-        raise ImproperlyConfigured(
-            f"STABILITY_BREAKERS[{name!r}]: cannot import {path!r} ({exc}); run manage.py check"
-        ) from exc
+# None is "not used" for the options whose default it is, and for this one once a rate is set.
+_RATED = ("failure_threshold",)
+
+
+def option_messages(name: str, options: Any) -> list[CheckMessage]:
+    """What ``manage.py check`` says of breaker ``name``'s options: E012-E014, or nothing."""
+    where = f"{SETTING}[{name!r}]"
+    if not isinstance(options, Mapping):
+        problem = f"must be a dict of options, not {kind(options)}"
+        return [Codes.BREAKERS.msg(SETTING, where=where, problem=problem)]
+    rules = BreakerConfig.rules()
+    messages = []
+    for key, value in options.items():
+        option_where = f"{where}[{show(key)}]"
+        rule = rules.get(key) if isinstance(key, str) else None
+        if rule is None:
+            suggestion = suggest(str(key), list(rules))
+            messages.append(
+                Codes.BREAKER_OPTION_UNKNOWN.msg(
+                    SETTING,
+                    where=option_where,
+                    suggestion=suggestion,
+                    known=", ".join(rules),
+                )
+            )
+        elif invalid := rule(value):
+            messages.append(
+                Codes.BREAKER_OPTION.msg(SETTING, where=option_where, problem=invalid)
+            )
+    return messages
+
+
+def _dotted(obj: Any) -> str:
+    return f"{obj.__module__}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
 def _ms(seconds: float) -> int:

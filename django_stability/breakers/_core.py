@@ -1,12 +1,4 @@
-"""The base of the circuit breaker: admission and outcomes against a locally cached view of shared state.
-
-A closed breaker decides locally: its view of the shared record is trusted
-for ``staleness`` seconds, successes are only counted in memory, and the next
-refresh (at most once per ``staleness`` per process) sends them to the
-shared record together with a read of its state. Failures, slow calls, trial
-outcomes and operator actions reach the shared record at once, in one atomic
-step that also decides any transition (``_store.STEP``).
-"""
+"""The base of the circuit breaker: admission and outcomes, decided against a cached view of the shared state."""
 
 from __future__ import annotations
 
@@ -22,30 +14,22 @@ from typing import Any, TypeVar
 from django_stability.breakers import _machine as m
 from django_stability.breakers._config import BreakerConfig
 from django_stability.breakers._errors import CircuitOpenError
+from django_stability.breakers._events import Events
 from django_stability.breakers._snapshot import Snapshot, snapshot_of
 from django_stability.breakers._store import Record, keys_for
 from django_stability.breakers._view import STALENESS, UNKNOWN, View, held, seen
-from django_stability.logging import get_logger
-from django_stability.metrics import (
-    BREAKER_STATE_VALUES,
-    breaker_calls,
-    breaker_state,
-    breaker_transitions,
-)
 from django_stability.state import Engine, get_engine
-
-log = get_logger("django_stability.breakers")
 
 # The operator actions in the state machine's terms.
 COMMANDS = {
     "open": m.FORCE_OPEN,
     "close": m.FORCE_CLOSE,
-    "release": m.RELEASE,
     "reset": m.RESET,
+    "release": m.RELEASE,
 }
 
 # The I/O the steps below yield to their driver, and what the driver sends back:
-# ``(STORE, (now, mode, event))`` -> the shared record after one atomic step, or
+# ``(STORE, args)`` -> the shared record after ``STEP`` with ``args``, or
 # ``None`` when the store failed; ``(SIGNAL, (old, new))`` -> ``None`` once
 # ``breaker_state_changed`` is sent; ``(FORCED, None)`` -> the action that
 # re-applies the forced state kept in the database, or ``None``.
@@ -80,7 +64,7 @@ class BreakerCore:
         self._explicit_config = config
         self._load_config = load_config
         self._config: BreakerConfig | None = None
-        self._limit_args: list[Any] | None = None
+        self._limit_args: list[Any] = []
         self._explicit_engine = engine
         self._keys = keys_for(name)
         self._view = UNKNOWN
@@ -93,19 +77,8 @@ class BreakerCore:
         self._active: ContextVar[tuple[tuple[str, float, Any], ...]] = ContextVar(
             f"breaker:{name}", default=()
         )
-        self._calls_metric = {
-            outcome: breaker_calls.labels(name, outcome)
-            for outcome in (
-                "success",
-                "failure",
-                "slow",
-                "ignored",
-                "rejected",
-                "fallback",
-            )
-        }
-
-    # Configuration -----------------------------------------------------------
+        self._events = Events(name)
+        self._calls_metric = self._events.calls
 
     @property
     def config(self) -> BreakerConfig:
@@ -118,8 +91,8 @@ class BreakerCore:
                 config = self._load_config(self.name)
             else:
                 config = BreakerConfig()
-            self._config = config
             self._limit_args = config.limits().args()
+            self._config = config
         return config
 
     @property
@@ -129,26 +102,21 @@ class BreakerCore:
     def invalidate(self) -> None:
         """Forget the cached options and view (settings changed)."""
         self._config = None
-        self._limit_args = None
         self._view = UNKNOWN
 
-    # Shared state ------------------------------------------------------------
-
-    def _args(
-        self,
-        now: float,
-        mode: str,
-        *,
-        calls: int = 0,
-        failures: int = 0,
-        slow: int = 0,
-        token: str = "",
-        outcome: int = m.NEUTRAL,
-    ) -> list[Any]:
+    def _args(self, now: float, mode: str, **event: Any) -> list[Any]:
+        """The arguments of ``STEP`` for one event (``calls``, ``failures``, ``slow``, ``token``, ``outcome``)."""
         self.config  # noqa: B018 - fills _limit_args when the options were reset
-        assert self._limit_args is not None
-        event = [math.floor(now * 1000), mode, calls, failures, slow, token, outcome]
-        return event + self._limit_args
+        return [
+            math.floor(now * 1000),
+            mode,
+            event.get("calls", 0),
+            event.get("failures", 0),
+            event.get("slow", 0),
+            event.get("token", ""),
+            event.get("outcome", m.NEUTRAL),
+            *self._limit_args,
+        ]
 
     def _take_successes(self) -> int:
         with self._count_lock:
@@ -159,10 +127,17 @@ class BreakerCore:
             self._calls_metric["success"].inc(taken)
         return taken
 
-    def _fallback(self, refused: CircuitOpenError) -> Callable[..., Any]:
-        """The fallback that answers a refused call; re-raises ``refused`` when there is none."""
+    def _refused(
+        self,
+        refused: CircuitOpenError,
+        counts: Callable[[BaseException], bool] | None,
+        otherwise: Callable[[Exception], Any] | None,
+    ) -> Callable[..., Any]:
+        """What answers a refused call: ``otherwise``, else the fallback; raises ``refused`` when neither applies."""
+        if otherwise is not None:
+            return lambda *args, **kwargs: otherwise(refused)
         fallback = self.config.fallback
-        if fallback is None:
+        if counts is not None or fallback is None:
             raise refused
         self._calls_metric["fallback"].inc()
         return fallback
@@ -175,35 +150,12 @@ class BreakerCore:
             # The store failed: keep believing the last view a while longer.
             self._view = view = held(self._view, now, self.staleness)
             return view, None
-        view = seen(record, now, self.staleness, self.config, denied=denied)
         previous = self._view.record
-        self._view = view
-        if previous is None or previous.state != record.state:
-            breaker_state.labels(self.name).set(BREAKER_STATE_VALUES[record.state_name])
-        if record.fresh and not self.engine.healthy:
-            log.warning(
-                "breaker_process_local",
-                breaker=self.name,
-                detail="shared state unreachable; this breaker counts and decides in this process only",
-            )
-        if record.changed_from < 0:
-            return view, None
-        old_name, new_name = m.STATE_NAMES[record.changed_from], record.state_name
-        breaker_transitions.labels(self.name, new_name).inc()
-        level = log.warning if new_name == "open" else log.info
-        level(
-            "breaker_state_changed",
-            breaker=self.name,
-            old=old_name,
-            new=new_name,
-            forced=record.forced_name,
-            failures=record.failures,
-            calls=record.calls,
-            pid=os.getpid(),
+        self._view = view = seen(
+            record, now, self.staleness, self.config, denied=denied
         )
-        return view, (old_name, new_name)
-
-    # Admission ---------------------------------------------------------------
+        local = record.fresh and not self.engine.healthy
+        return view, self._events.seen(previous, record, local=local)
 
     def _decide(self, view: View, now: float) -> str | None:
         """``""`` admits as closed, ``None`` means a trial permit must be asked for; raises when refused."""
@@ -220,7 +172,12 @@ class BreakerCore:
         self._calls_metric["rejected"].inc()
         raise CircuitOpenError(self.name, view.retry_at, now)
 
-    # Outcomes ----------------------------------------------------------------
+    def _settled(self, token: str, exc: BaseException | None) -> bool:
+        """Count a plain success in memory (``True``); ``False`` when the outcome needs steps."""
+        if exc is None and not token and self._view.slow_seconds is None:
+            next(self._successes)
+            return True
+        return False
 
     def _outcome(
         self, exc: BaseException | None, started: float, now: float
@@ -234,17 +191,14 @@ class BreakerCore:
             return m.NEUTRAL, False
         else:
             outcome = m.FAILURE
+            self._calls_metric["failure"].inc()
         limit = self._view.slow_seconds
         slow = limit is not None and now - started >= limit
-        if outcome == m.FAILURE:
-            self._calls_metric["failure"].inc()
         if slow:
             self._calls_metric["slow"].inc()
         return outcome, slow
 
-    # Operators ---------------------------------------------------------------
-
-    def _snapshot(self, record: Record | None, now: float) -> Snapshot:
+    def _snapshot(self, record: Record | None) -> Snapshot:
         view = self._view
         return snapshot_of(self.name, self.config, record or view.record, view.retry_at)
 
@@ -253,7 +207,7 @@ class BreakerCore:
     def _run(
         self, now: float, mode: str, **event: Any
     ) -> Steps[tuple[Record | None, View]]:
-        record = yield STORE, (now, mode, event)
+        record = yield STORE, self._args(now, mode, **event)
         denied = mode == m.ACQUIRE and record is not None and not record.granted
         view, change = self._apply(record, now, denied=denied)
         if change is not None:
@@ -315,7 +269,7 @@ class BreakerCore:
     def _reported(self) -> Steps[Snapshot]:
         now = self.clock()
         record, _ = yield from self._run(now, m.REPORT, calls=self._take_successes())
-        return self._snapshot(record, now)
+        return self._snapshot(record)
 
     def _commanded(self, action: str) -> Steps[Snapshot]:
         if action not in COMMANDS:
@@ -324,4 +278,4 @@ class BreakerCore:
             )
         now = self.clock()
         record, _ = yield from self._run(now, m.COMMAND, outcome=COMMANDS[action])
-        return self._snapshot(record, now)
+        return self._snapshot(record)

@@ -1,11 +1,7 @@
 """The forced state an operator set, kept in the database so that a restart or a Redis flush cannot lose it.
 
-A breaker whose shared record is new reads the row back with
-:func:`forced_action` and re-applies it. That read goes through the database
-the ``database`` breaker guards, so while it runs the context is marked as
-:func:`restoring`: the database breaker lets the query through instead of
-asking itself, and starting another restore. :func:`no_restore` marks a block
-the same way, for code that must not touch the database (the test helpers).
+:func:`forced_action` reads it back; :func:`restoring` tells the database
+breaker that such a read (or a block marked with :func:`no_restore`) runs now.
 """
 
 from __future__ import annotations
@@ -49,9 +45,7 @@ def no_restore() -> Iterator[None]:
 def forced_action(name: str) -> str | None:
     """The action that re-applies ``name``'s persisted forced state (``"open"``/``"close"``), if any.
 
-    ``None`` inside :func:`no_restore` (or a restore already running). A
-    database that cannot answer (down, not migrated, not allowed in a test)
-    means "nothing known": the breaker keeps running on its shared state.
+    ``None`` inside :func:`no_restore`, or when the database cannot answer.
     """
     if _restoring.get():
         return None

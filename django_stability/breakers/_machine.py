@@ -14,7 +14,9 @@ sliding window as buckets ``c:<n>`` (calls), ``f:<n>`` (failures), ``s:<n>``
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from django_stability.state import Arg
 
@@ -57,33 +59,18 @@ class Limits:
     ttl_ms: int
 
     def args(self) -> list[Arg]:
-        return [
-            self.window_ms,
-            self.failure_threshold,
-            float(self.failure_rate),
-            self.minimum_calls,
-            float(self.slow_rate),
-            self.reset_ms,
-            self.half_open_max,
-            self.success_threshold,
-            self.lease_ms,
-            self.ttl_ms,
-        ]
+        """The limits as script arguments, in field order."""
+        return list(dataclasses.astuple(self))
 
     @classmethod
     def from_args(cls, args: list[str]) -> Limits:
-        return cls(
-            int(args[0]),
-            int(args[1]),
-            float(args[2]),
-            int(args[3]),
-            float(args[4]),
-            int(args[5]),
-            int(args[6]),
-            int(args[7]),
-            int(args[8]),
-            int(args[9]),
-        )
+        """The limits back from script arguments (strings, as Redis passes them)."""
+        fields = dataclasses.fields(cls)
+        values: list[Any] = [
+            float(arg) if f.type == "float" else int(arg)
+            for f, arg in zip(fields, args, strict=True)
+        ]
+        return cls(*values)
 
 
 def _effective(rec: dict[str, int]) -> int:

@@ -1,27 +1,4 @@
-"""Operator access: the database breaker never stands between an operator and a breaker.
-
-The operator's tools read and write through the database the ``database``
-breaker guards: the session and user of the admin, the ``Breaker`` row that
-keeps a forced state, the admin history. If the breaker refused those
-queries, one click on "Force open" would lock every operator out for good.
-So the database breaker lets three kinds of work through, whatever its state:
-
-* code inside :func:`operator_access` (``operate()``, ``manage.py breakers``,
-  the forced state's restore);
-* requests to an operator page: the "Circuit breakers" admin pages, the
-  admin's index, login, logout and JavaScript catalog, and views marked with
-  :func:`operator_view` (the JSON breaker endpoints). Those are recognised
-  by the URL the request resolves to, and only while the breaker refuses
-  calls, so the resolution costs nothing while it is closed;
-* in a process started as a management command (``manage.py migrate``,
-  ``createsuperuser``, ``shell``...), everything that is not a request:
-  commands are operators' tools. ``runserver``'s requests stay guarded; its
-  startup checks do not. Channels' ``runworker`` is guarded throughout.
-
-A request is recognised by the path ``CorrelationIdMiddleware`` (first in
-``MIDDLEWARE``) records for it: without that middleware, requests to
-operator pages are refused like the others.
-"""
+"""Operator access: the database breaker never stands between an operator and a breaker."""
 
 from __future__ import annotations
 
@@ -73,12 +50,7 @@ _commands_unguarded = outside_requests_unguarded(_command)
 
 @contextmanager
 def operator_access() -> Iterator[None]:
-    """Let the database breaker pass every query of this block, whatever its state.
-
-    For code that operates breakers (a custom operator page, a script): the
-    queries neither wait for nor count towards the breaker. ``operate()``,
-    ``manage.py breakers`` and the admin pages already run this way. Usable
-    as a decorator of sync functions too.
+    """Let the database breaker pass every query of this block (or decorated sync function), whatever its state.
 
     .. versionadded:: 0.1
     """
@@ -90,10 +62,7 @@ def operator_access() -> Iterator[None]:
 
 
 def operator_view(view: V) -> V:
-    """Mark ``view`` (sync or async) as an operator page: the database breaker lets its requests through.
-
-    The whole request is let through, session and user lookups included,
-    while the breaker refuses calls. Keep it to pages that operate breakers.
+    """Mark ``view`` (sync or async) as an operator page: the database breaker lets its whole requests through.
 
     .. versionadded:: 0.1
     """
@@ -132,6 +101,3 @@ def _is_operator_path(path: str, urlconf: str | None) -> bool:
     from django.contrib.admin.sites import AdminSite
 
     return isinstance(site, AdminSite)
-
-
-__all__ = ["operator_access", "operator_view"]

@@ -174,22 +174,11 @@ def _step_local(store: MemoryStore, keys: list[str], args: list[str]) -> list[in
 
 @dataclass(frozen=True)
 class Record:
-    """A breaker's shared state as one event left it.
+    """A breaker's shared state as one event left it: the reply of :func:`._machine.step`, by name.
 
-    Attributes:
-        state: The effective state, ``0`` closed, ``1`` open, ``2`` half-open
-            (a forced OPEN reads as open).
-        forced: ``0`` not forced, ``1`` forced open, ``2`` forced closed.
-        opened_at: When it last opened (or was forced open), epoch ms; ``0`` never.
-        gen: How many effective-state changes it has seen.
-        calls, failures, slow: The sliding window's counts.
-        trial_successes: Successes of trial calls in this half-open period.
-        in_flight: Trial permits held now.
-        granted: Whether an ``ACQUIRE`` event got a permit.
-        changed_from: The effective state before this event when the event
-            changed it, else ``-1``.
-        fresh: The record did not exist before this event (first use, or
-            Redis lost it).
+    ``state`` is the effective state (forced open reads as open), ``underlying``
+    the state under a forced one; ``fresh``: the record did not exist before
+    (first use, or Redis lost it).
     """
 
     state: int

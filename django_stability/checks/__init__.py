@@ -1,13 +1,4 @@
-"""System checks for the ``STABILITY_*`` settings and the project around them.
-
-Every check is a pure function of the settings returning a list of
-:class:`~django.core.checks.CheckMessage`, registered by :func:`register_all`
-(called from ``AppConfig.ready()``) with the ``django_stability`` tag plus the
-Django tag that fits (``security``, ``caches``, ``database``,
-``compatibility``); deployment-only ones run under ``check --deploy``. IDs are
-``django_stability.E0xx`` (invalid) and ``W0xx`` (risky), declared in
-:class:`Codes` and documented in ``docs/checks.rst``.
-"""
+"""System checks for the ``STABILITY_*`` settings and the project around them."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""The check collector and the small validators the setting checks share.
-
-A validator takes a value and returns ``None`` when it is acceptable, or a
-problem phrased to follow the setting name ("must be a positive integer, not
-str 'ten'"). Values are shown through :func:`show`, which bounds their length.
-"""
+"""The check collector and the small validators the setting checks share."""
 
 from __future__ import annotations
 
@@ -17,31 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.checks import CheckMessage
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
-
-__all__ = [
-    "CHECKS",
-    "TAG",
-    "Check",
-    "RegisteredCheck",
-    "check",
-    "closest",
-    "dotted_callable",
-    "exception_classes",
-    "import_object",
-    "is_list",
-    "kind",
-    "non_negative_number",
-    "optional",
-    "percent",
-    "positive_int",
-    "positive_number",
-    "positive_timedelta",
-    "prefix_problems",
-    "show",
-    "suggest",
-    "Validator",
-]
 
 # Every check also carries this tag: ``manage.py check --tag django_stability``.
 TAG = "django_stability"
@@ -204,3 +176,17 @@ def prefix_problems(value: Any) -> list[tuple[str, str]]:
         for index, item in enumerate(value)
         if not (isinstance(item, str) and item.startswith("/"))
     ]
+
+
+def refuse(messages: Sequence[CheckMessage]) -> None:
+    """Raise ImproperlyConfigured with the first error among ``messages``: a check's verdict at run time."""
+    for message in messages:
+        if message.is_serious():
+            raise ImproperlyConfigured(f"{message.msg} ({message.id})")
+
+
+def prefixes_or_refuse(value: Any, setting: str) -> tuple[str, ...]:
+    """``value`` as a tuple of path prefixes, or ImproperlyConfigured with :func:`prefix_problems`'s first."""
+    for suffix, problem in prefix_problems(value):
+        raise ImproperlyConfigured(f"{setting}{suffix} {problem}.")
+    return tuple(value)

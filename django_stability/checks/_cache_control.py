@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from django_stability.checks._base import show
+from django.core.checks import CheckMessage
+
+from django_stability.checks._base import is_list, kind, show, suggest
+from django_stability.checks._codes import Codes
 from django_stability.correlation import TOKEN
-
-__all__ = [
-    "DIGITS",
-    "RESPONSE_DIRECTIVES",
-    "directive_problem",
-    "parse_cache_control",
-]
 
 _QUOTED = r'"(?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*"'
 _DIRECTIVE = re.compile(
@@ -64,3 +61,82 @@ def directive_problem(name: str, argument: str | None) -> str | None:
     if name in _NO_ARGUMENT and argument is not None:
         return f"takes no value: {name}"
     return None
+
+
+def _cache_control_messages(name: str, where: str, value: str) -> list[CheckMessage]:
+    try:
+        directives = parse_cache_control(value)
+    except ValueError as exc:
+        return [
+            Codes.CACHE_CONTROL_SYNTAX.msg(
+                name, where=where, problem=f"{show(value)} {exc}"
+            )
+        ]
+    messages, seen = [], set()
+    for directive, argument in directives:
+        if directive in seen:
+            problem = f"{show(value)} repeats the directive {directive!r}"
+            messages.append(
+                Codes.CACHE_CONTROL_SYNTAX.msg(name, where=where, problem=problem)
+            )
+        elif directive not in RESPONSE_DIRECTIVES:
+            suggestion = suggest(directive, RESPONSE_DIRECTIVES)
+            known = ", ".join(RESPONSE_DIRECTIVES)
+            messages.append(
+                Codes.CACHE_CONTROL_UNKNOWN.msg(
+                    name,
+                    where=where,
+                    value=show(directive),
+                    suggestion=suggestion,
+                    known=known,
+                )
+            )
+        elif invalid := directive_problem(directive, argument):
+            problem = f"{show(value)}: {directive!r} {invalid}"
+            messages.append(
+                Codes.CACHE_CONTROL_SYNTAX.msg(name, where=where, problem=problem)
+            )
+        seen.add(directive)
+    return messages
+
+
+def policy_messages(name: str, value: Any) -> list[CheckMessage]:
+    """The check messages of a list of ``(path prefix, Cache-Control)`` pairs named ``name``."""
+    if not is_list(value):
+        problem = f"must be a list of (path prefix, Cache-Control value) pairs, not {kind(value)}"
+        return [Codes.CACHE_POLICIES.msg(name, problem=problem)]
+    messages: list[CheckMessage] = []
+    prefixes: list[str] = []
+    for index, item in enumerate(value):
+        where = f"{name}[{index}]"
+        if not (is_list(item) and len(item) == 2):
+            problem = (
+                f"must be a (path prefix, Cache-Control value) pair, not {kind(item)}"
+            )
+            messages.append(
+                Codes.CACHE_POLICIES.msg(name, where=where, problem=problem)
+            )
+            continue
+        prefix, policy = item
+        if not (isinstance(prefix, str) and prefix.startswith("/")):
+            problem = f"must be a path prefix starting with '/', not {kind(prefix)}"
+            messages.append(
+                Codes.CACHE_POLICIES.msg(name, where=f"{where}[0]", problem=problem)
+            )
+        else:
+            earlier = next((p for p in prefixes if prefix.startswith(p)), None)
+            if earlier is not None:
+                messages.append(
+                    Codes.CACHE_POLICY_SHADOWED.msg(
+                        name, where=where, value=show(earlier)
+                    )
+                )
+            prefixes.append(prefix)
+        if not isinstance(policy, str):
+            problem = f"must be a Cache-Control string, not {kind(policy)}"
+            messages.append(
+                Codes.CACHE_POLICIES.msg(name, where=f"{where}[1]", problem=problem)
+            )
+        else:
+            messages.extend(_cache_control_messages(name, f"{where}[1]", policy))
+    return messages

@@ -1,10 +1,4 @@
-"""Every system check ID, declared once with its message and hint.
-
-``E0xx`` IDs are invalid values (Django refuses to start), ``W0xx`` risky but
-valid ones. Each ID is documented in ``docs/checks.rst``; a test keeps the two
-in sync and another asserts the IDs are unique. Messages name the setting and
-the offending item (``where``) and say what is wrong with it (``problem``).
-"""
+"""Every system check ID, declared once with its message and hint."""
 
 from __future__ import annotations
 
@@ -12,8 +6,6 @@ import enum
 from typing import Any, NamedTuple
 
 from django.core.checks import CheckMessage, Error, Warning
-
-__all__ = ["CHANGELOG", "REMOVED_SETTINGS", "Codes", "Removed"]
 
 CHANGELOG = "the changelog (docs/changelog.rst, 'Changelog' in the documentation)"
 
@@ -34,11 +26,7 @@ REMOVED_SETTINGS: dict[str, Removed] = {}
 
 
 class Codes(enum.Enum):
-    """The check IDs of django-stability with their message templates and hints.
-
-    Each member's value is ``(code, message template, hint template)``;
-    :meth:`msg` builds the :class:`~django.core.checks.Error` or
-    :class:`~django.core.checks.Warning`.
+    """The check IDs with their message and hint templates; :meth:`msg` builds the check message.
 
     .. versionadded:: 0.1.0
     """
@@ -250,7 +238,6 @@ class Codes(enum.Enum):
         'in the metrics. Keep the prefix exempt, as the default ["/stability/health/", '
         '"/stability/metrics", "/static/"] does.',
     )
-
     REALTIME_NO_CHANNELS = (
         "W041",
         "{where}['CHANNELS'] declares no channel: every realtime subscription is refused "
@@ -258,7 +245,6 @@ class Codes(enum.Enum):
         'Declare the channels clients may follow, such as STABILITY_REALTIME = {{"CHANNELS": '
         '{{"notes": "authenticated", "user-{{user.pk}}": "authenticated"}}}}.',
     )
-
     DB_POOL_WORKERS = (
         "W015",
         "{where}: {workers} worker processes (WEB_CONCURRENCY) x a pool of up to {max_size} "
@@ -299,14 +285,10 @@ class Codes(enum.Enum):
         """The full ID, such as ``django_stability.E001``."""
         return f"django_stability.{self.code}"
 
-    @property
-    def is_error(self) -> bool:
-        return self.code.startswith("E")
-
     def msg(self, obj: str, **fields: Any) -> CheckMessage:
         """The Error or Warning for this code, ``obj`` being the setting concerned."""
         fields.setdefault("where", obj)
-        level = Error if self.is_error else Warning
+        level = Error if self.code.startswith("E") else Warning
         return level(
             self.template.format(**fields),
             hint=self.hint.format(**fields, changelog=CHANGELOG),

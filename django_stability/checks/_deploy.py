@@ -1,11 +1,4 @@
-"""Deployment checks for production readiness: pool sizing, channel layer, rate-limit cache.
-
-They run with ``manage.py check --deploy`` and in the full health report.
-The worker count comes from ``WEB_CONCURRENCY``, the variable gunicorn and
-uvicorn read; without it the pool check has nothing to compare and stays quiet.
-The rate-limit cache check runs when the project shows it uses django-ratelimit
-(``django_ratelimit`` in ``INSTALLED_APPS`` or ``RATELIMIT_USE_CACHE`` set).
-"""
+"""Deployment checks for production readiness: pool sizing, channel layer, rate-limit cache."""
 
 from __future__ import annotations
 

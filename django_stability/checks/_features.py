@@ -1,7 +1,7 @@
-"""Checks of the settings the capabilities read: drafts, health, metrics, shutdown.
+"""Checks of ``STABILITY_METRICS_TOKEN``, which the metrics view and the full health report share.
 
-The breakers and realtime settings are checked in their packages
-(``breakers/_checks.py``, ``realtime/_checks.py``).
+The drafts, health, breakers, realtime and rate-limit settings are checked in
+their packages (``drafts/_checks.py``, ``health/_checks.py`` and so on).
 """
 
 from __future__ import annotations
@@ -9,103 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.conf import settings
 from django.core.checks import CheckMessage, Tags
 
-from django_stability.checks._base import (
-    Validator,
-    check,
-    import_object,
-    is_list,
-    kind,
-    non_negative_number,
-    positive_int,
-    positive_number,
-    positive_timedelta,
-)
+from django_stability.checks._base import check
 from django_stability.checks._codes import Codes
 from django_stability.conf import Settings, conf
-
-
-def _value_check(
-    code: Codes, name: str, value: Any, validator: Validator
-) -> list[CheckMessage]:
-    problem = validator(value)
-    return [] if problem is None else [code.msg(name, problem=problem)]
-
-
-@check()
-def check_draft_ttl(**kwargs: Any) -> list[CheckMessage]:
-    return _value_check(
-        Codes.DRAFT_TTL,
-        Settings.draft_ttl.setting_name,
-        conf.draft_ttl,
-        positive_timedelta,
-    )
-
-
-@check()
-def check_draft_max_bytes(**kwargs: Any) -> list[CheckMessage]:
-    name = Settings.draft_max_bytes.setting_name
-    value = conf.draft_max_bytes
-    if messages := _value_check(Codes.DRAFT_MAX_BYTES, name, value, positive_int):
-        return messages
-    # Django refuses a larger body before the drafts view can read it.
-    upload: Any = (
-        settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    )  # None (no limit) too, despite the stubs
-    if upload is not None and value > upload:
-        return [Codes.DRAFT_MAX_BYTES_OVER_UPLOAD.msg(name, value=value, upload=upload)]
-    return []
-
-
-@check()
-def check_drafts_per_user(**kwargs: Any) -> list[CheckMessage]:
-    return _value_check(
-        Codes.DRAFTS_PER_USER,
-        Settings.drafts_per_user.setting_name,
-        conf.drafts_per_user,
-        positive_int,
-    )
-
-
-@check()
-def check_health_timeout(**kwargs: Any) -> list[CheckMessage]:
-    return _value_check(
-        Codes.HEALTH_TIMEOUT,
-        Settings.health_timeout.setting_name,
-        conf.health_timeout,
-        positive_number,
-    )
-
-
-def _readiness_problem(path: Any) -> tuple[Codes, str] | None:
-    from health_check.base import HealthCheck
-
-    if not (isinstance(path, str) and "." in path):
-        return Codes.READINESS_CHECKS, f"must be a dotted path, not {kind(path)}"
-    obj, problem = import_object(path)
-    if problem is None and not (isinstance(obj, type) and issubclass(obj, HealthCheck)):
-        problem = f"{path!r} is not a subclass of health_check.base.HealthCheck"
-    return None if problem is None else (Codes.READINESS_CHECK_IMPORT, problem)
-
-
-@check()
-def check_readiness_checks(**kwargs: Any) -> list[CheckMessage]:
-    name = Settings.readiness_checks.setting_name
-    value: Any = conf.readiness_checks
-    if value is None:
-        return []
-    if not is_list(value):
-        problem = f"must be None or a list of dotted paths, not {kind(value)}"
-        return [Codes.READINESS_CHECKS.msg(name, problem=problem)]
-    messages = []
-    for index, path in enumerate(value):
-        if found := _readiness_problem(path):
-            code, problem = found
-            messages.append(code.msg(name, where=f"{name}[{index}]", problem=problem))
-    return messages
-
 
 # RFC 6750 b64token: what an "Authorization: Bearer <token>" header can carry.
 _BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -140,13 +48,3 @@ def check_metrics_token_length(**kwargs: Any) -> list[CheckMessage]:
             Settings.metrics_token.setting_name, length=len(value)
         )
     ]
-
-
-@check()
-def check_drain_seconds(**kwargs: Any) -> list[CheckMessage]:
-    return _value_check(
-        Codes.DRAIN_SECONDS,
-        Settings.drain_seconds.setting_name,
-        conf.drain_seconds,
-        non_negative_number,
-    )

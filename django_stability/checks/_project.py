@@ -1,11 +1,4 @@
-"""Checks of the project around the settings: names, middleware order, deployment.
-
-ASGI detection (W002) is a heuristic, since ``manage.py check`` runs outside
-any server: the project counts as ASGI when ``ASGI_APPLICATION`` is set (the
-setting Channels and Daphne read) or ``daphne`` or ``channels`` is installed.
-A project serving a plain ``asgi.py`` with uvicorn or granian is not detected;
-it can set ``ASGI_APPLICATION`` to its application's dotted path to opt in.
-"""
+"""Checks of the project around the settings: names, middleware order, deployment."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""Drafts (autosave): per-user JSON documents that outlive a crash, with optimistic concurrency.
-
-``save_draft(user, key, data, version=N)`` stores a draft only if it is still
-at version ``N`` (else :class:`DraftConflict` carries the stored one);
-expired drafts are invisible before ``manage.py purge_drafts`` deletes them.
-``docs/drafts.rst`` describes the HTTP API and the browser client.
-"""
+"""Drafts (autosave): per-user JSON documents that outlive a crash (``docs/drafts.rst``)."""
 
 from __future__ import annotations
 
@@ -18,16 +12,18 @@ from django_stability.drafts._errors import (
 )
 from django_stability.drafts._json import draft_json, summary_json
 from django_stability.drafts._store import (
-    MAX_DRAFT_DEPTH,
     adelete_draft,
     aget_draft,
     alist_drafts,
     asave_draft,
     delete_draft,
-    encoded_size,
     get_draft,
     list_drafts,
     save_draft,
+)
+from django_stability.drafts._validation import (
+    MAX_DRAFT_DEPTH,
+    encoded_size,
     validate_key,
 )
 

@@ -18,8 +18,6 @@ from django.utils.translation import ngettext
 from django_stability.drafts._purge import purge_queryset
 from django_stability.models import Draft, DraftQuerySet
 
-__all__ = ["DraftAdmin", "ExpiredFilter", "register"]
-
 if TYPE_CHECKING:
     _DraftAdminBase = admin.ModelAdmin[Draft]
 else:  # ModelAdmin is generic only in django-stubs, not at runtime
@@ -47,10 +45,7 @@ class ExpiredFilter(admin.SimpleListFilter):
 
 
 class DraftAdmin(_DraftAdminBase):
-    """Drafts are read-only here: users write them; operators look, filter and purge.
-
-    .. versionadded:: 0.1
-    """
+    """Drafts are read-only here: users write them; operators look, filter and purge."""
 
     list_display = ["key", "owner", "size", "updated_at", "expires_at", "expired"]
     list_filter = [ExpiredFilter]
@@ -110,8 +105,5 @@ class DraftAdmin(_DraftAdminBase):
 
 
 def register(site: admin.AdminSite) -> None:
-    """Register :class:`DraftAdmin` for :class:`~django_stability.models.Draft` on ``site``.
-
-    .. versionadded:: 0.1
-    """
+    """Register :class:`DraftAdmin` for :class:`~django_stability.models.Draft` on ``site``."""
     site.register(Draft, DraftAdmin)

@@ -9,15 +9,6 @@ from django_stability.errors import ApplicationError
 if TYPE_CHECKING:
     from django_stability.models import Draft
 
-__all__ = [
-    "DraftConflict",
-    "DraftError",
-    "DraftLimitReached",
-    "DraftTooLarge",
-    "InvalidDraft",
-    "InvalidDraftKey",
-]
-
 
 class DraftError(ApplicationError):
     """Base class of the errors :func:`save_draft` and friends raise.

@@ -6,21 +6,13 @@ from typing import Any
 
 from django_stability.models import Draft
 
-__all__ = ["draft_json", "summary_json"]
-
 
 def draft_json(draft: Draft) -> dict[str, Any]:
     """``{"key", "data", "version", "updated_at", "expires_at"}``, times in ISO 8601.
 
     .. versionadded:: 0.1
     """
-    return {
-        "key": draft.key,
-        "data": draft.data,
-        "version": draft.version,
-        "updated_at": draft.updated_at.isoformat(),
-        "expires_at": draft.expires_at.isoformat(),
-    }
+    return {"key": draft.key, "data": draft.data, **_versioned(draft)}
 
 
 def summary_json(draft: Draft) -> dict[str, Any]:
@@ -28,10 +20,12 @@ def summary_json(draft: Draft) -> dict[str, Any]:
 
     .. versionadded:: 0.1
     """
+    return {"key": draft.key, **_versioned(draft), "size": draft.size}
+
+
+def _versioned(draft: Draft) -> dict[str, Any]:
     return {
-        "key": draft.key,
         "version": draft.version,
         "updated_at": draft.updated_at.isoformat(),
         "expires_at": draft.expires_at.isoformat(),
-        "size": draft.size,
     }

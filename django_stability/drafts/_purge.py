@@ -1,23 +1,8 @@
-"""Deleting expired drafts in batches, safely while users keep saving.
-
-Each batch is its own short transaction and walks the primary key upwards
-from where the last one stopped, so no batch rescans rows already handled
-and memory stays flat whatever the table size. Every delete re-checks
-``expires_at``: a draft being saved makes the batch wait for that save's row
-lock, then PostgreSQL re-reads the row and keeps it, renewed; a draft renewed
-after the purge started is never deleted.
-
-On PostgreSQL a batch is one ``DELETE`` over a range of ids. Where expired
-drafts are dense the range is simply the next ``batch_size`` ids (one index
-range scan, no lookup first); where they are sparse, the range ends at the
-``batch_size``-th expired draft (found in the same statement). Either way a
-transaction deletes at most ``batch_size`` drafts. Batches commit without
-waiting for the WAL flush (``synchronous_commit = off``): a crash may forget
-the last batches' deletes, which the next run repeats; nothing else is lost.
-"""
+"""Deleting expired drafts in batches, safely while users keep saving (``manage.py purge_drafts``)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,14 +14,6 @@ from django.utils import timezone
 
 from django_stability import metrics
 from django_stability.models import Draft
-
-__all__ = [
-    "DEFAULT_BATCH_SIZE",
-    "PurgeResult",
-    "count_expired",
-    "purge_expired",
-    "purge_queryset",
-]
 
 DEFAULT_BATCH_SIZE = 5000
 
@@ -65,20 +42,14 @@ SELECT (SELECT count(*) FROM gone), (SELECT upper FROM bounds)
 
 @dataclass(frozen=True)
 class PurgeResult:
-    """What :func:`purge_expired` did: drafts deleted, and in how many batches (transactions that deleted some).
-
-    .. versionadded:: 0.1
-    """
+    """What :func:`purge_expired` did: drafts deleted, and in how many batches (transactions that deleted some)."""
 
     deleted: int
     batches: int
 
 
 def count_expired(*, now: datetime | None = None, using: str = "default") -> int:
-    """How many drafts have expired at ``now`` (what a purge would delete).
-
-    .. versionadded:: 0.1
-    """
+    """How many drafts have expired at ``now`` (what a purge would delete)."""
     return Draft.all_objects.using(using).expired(now).count()
 
 
@@ -104,8 +75,6 @@ def purge_expired(
     Raises:
         ValueError: ``batch_size`` is below 1.
         django.db.DatabaseError: The database failed; the batches before stay deleted.
-
-    .. versionadded:: 0.1
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
@@ -166,6 +135,7 @@ class _PgBatches:
     ) -> tuple[int, int | None]:
         after = max(after, self.start)
         with connections[using].cursor() as cursor:
+            # A crash may forget the last batches; the next run repeats them.
             cursor.execute("SET LOCAL synchronous_commit = off")
             if self.dense:
                 if after >= self.top:
@@ -193,18 +163,10 @@ def purge_queryset(
     batch_size: int = DEFAULT_BATCH_SIZE,
     now: datetime | None = None,
 ) -> PurgeResult:
-    """Delete the drafts of ``drafts`` that have expired at ``now``, in batches (the admin's action).
-
-    .. versionadded:: 0.1
-    """
+    """Delete the drafts of ``drafts`` that have expired at ``now``, in batches (the admin's action)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-
-    def step(
-        using: str, after: int, now: datetime, size: int
-    ) -> tuple[int, int | None]:
-        return _orm_batch(using, after, now, size, drafts)
-
+    step = functools.partial(_orm_batch, drafts=drafts)
     return _run(step, batch_size, now or timezone.now(), drafts.db, None)
 
 

@@ -1,10 +1,4 @@
-"""A database that cannot be reached: told apart from a query's own errors, answered 503.
-
-:func:`is_connection_error` is shared by the database breaker (what counts as
-the database's failure) and the problem mapping (what is answered
-``503 database_unavailable`` instead of a 500), so both judge an exception
-the same way.
-"""
+"""A database that cannot be reached: told apart from a query's own errors, answered 503."""
 
 from __future__ import annotations
 
@@ -12,13 +6,6 @@ import logging
 from typing import Final
 
 from django.db import InterfaceError, OperationalError
-
-__all__ = [
-    "DATABASE_RETRY_AFTER",
-    "DATABASE_UNAVAILABLE",
-    "is_connection_error",
-    "log_unavailable",
-]
 
 # SQLSTATE prefixes of a failing server or link, not of a failing query:
 # connection exception (08), insufficient resources such as too many
@@ -30,8 +17,7 @@ _CONNECTION_SQLSTATES = ("08", "53", "57P")
 #: The ``code`` of the 503 problem answered for a database connection failure.
 DATABASE_UNAVAILABLE: Final = "database_unavailable"
 
-#: Its ``Retry-After``, in seconds: long enough for a restart or a fail-over to
-#: be noticed, short enough that a blip costs clients little.
+#: Its ``Retry-After``, in seconds.
 DATABASE_RETRY_AFTER: Final = 5
 
 DATABASE_DETAIL: Final = "The database is unreachable right now; retry later."
@@ -58,11 +44,7 @@ _log = logging.getLogger("django_stability.errors")
 
 
 def log_unavailable(exc: BaseException) -> None:
-    """One line naming the driver's error, for a connection failure answered 503.
-
-    Django logs the 503 itself ("Service Unavailable: /path") but not why; a
-    traceback per request of an outage would drown the log.
-    """
+    """One line naming the driver's error (no traceback), for a connection failure answered 503."""
     kind = type(exc.__cause__ or exc)
     _log.warning(
         "database unavailable: %s.%s: %s", kind.__module__, kind.__qualname__, exc

@@ -19,15 +19,6 @@ from django_stability.errors._negotiation import (
 )
 from django_stability.errors._problem import Problem
 
-__all__ = [
-    "bad_request",
-    "csrf_failure",
-    "page_not_found",
-    "permission_denied",
-    "server_error",
-    "wants_problem",
-]
-
 
 def wants_problem(
     request: HttpRequest, prefixes: tuple[str, ...] | None = None

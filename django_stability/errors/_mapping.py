@@ -19,13 +19,6 @@ from django_stability.errors._database import (
 )
 from django_stability.errors._problem import ABOUT_BLANK, Problem, check_status
 
-__all__ = [
-    "ApplicationError",
-    "answers_itself",
-    "problem_for_exception",
-    "register_problem",
-]
-
 
 class ApplicationError(Exception):
     """An error whose status, code and detail the client is meant to see.

@@ -1,37 +1,17 @@
 """Whether an error is answered as ``application/problem+json`` or left to Django's pages.
 
-A request gets problem details when its path is under one of the API prefixes
-(``STABILITY_API_PREFIXES``), or when its ``Accept`` header prefers JSON to
-HTML. Only error responses ask, so none of this runs on the hot path.
-
-"Prefers JSON" follows RFC 9110 section 12.5.1: each of the two candidates
-(``text/html`` and JSON, meaning ``application/json`` or any ``+json`` type)
-takes the quality of the most specific range that matches it (exact type, then
-``type/*``, then ``*/*``). JSON wins when its quality is above zero and either
-higher than HTML's, or equal but matched by a more specific range. So
-``application/json, text/plain, */*`` (axios, fetch wrappers) prefers JSON,
-a browser's ``text/html,...,*/*;q=0.8`` prefers HTML, and ``*/*`` or no header
-at all is a tie that keeps Django's HTML pages. Malformed ranges and ranges
-with an invalid ``q`` are ignored.
-"""
+A path under ``STABILITY_API_PREFIXES``, or an ``Accept`` header that prefers
+JSON to HTML (RFC 9110 section 12.5.1, as ``docs/errors.rst`` explains)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
+from django_stability.checks._base import prefixes_or_refuse
 from django_stability.conf import cached_on_settings, conf
-
-__all__ = [
-    "api_prefixes",
-    "is_json_type",
-    "prefers_json",
-    "under_prefixes",
-    "validate_prefixes",
-]
 
 # (quality, specificity); specificity -1 means "no range matches".
 _Rank = tuple[float, int]
@@ -41,17 +21,8 @@ _NO_MATCH: _Rank = (0.0, -1)
 def validate_prefixes(
     prefixes: object, setting: str = "STABILITY_API_PREFIXES"
 ) -> tuple[str, ...]:
-    """Return ``prefixes`` as a tuple, or raise ImproperlyConfigured naming ``setting``."""
-    if isinstance(prefixes, str) or not isinstance(prefixes, Sequence):
-        raise ImproperlyConfigured(
-            f"{setting} must be a list of path prefixes, not {type(prefixes).__name__}."
-        )
-    for prefix in prefixes:
-        if not isinstance(prefix, str) or not prefix.startswith("/"):
-            raise ImproperlyConfigured(
-                f"{setting}: every prefix must be a str starting with '/', not {prefix!r}."
-            )
-    return tuple(prefixes)
+    """Return ``prefixes`` as a tuple, or raise ImproperlyConfigured as the check E007 words it."""
+    return prefixes_or_refuse(prefixes, setting)
 
 
 @cached_on_settings
@@ -73,7 +44,7 @@ def is_json_type(content_type: str) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def prefers_json(accept: str) -> bool:
-    """Whether an ``Accept`` header value prefers JSON to HTML (see the module docstring)."""
+    """Whether an ``Accept`` header value prefers JSON to HTML (``docs/errors.rst``)."""
     if not accept:
         return False
     ranges = _parse(accept)

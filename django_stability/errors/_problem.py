@@ -14,8 +14,6 @@ from django.utils.html import format_html
 
 from django_stability.correlation import get_correlation_id
 
-__all__ = ["ABOUT_BLANK", "CONTENT_TYPE", "Problem", "check_status", "problem_response"]
-
 ABOUT_BLANK: Final = "about:blank"
 CONTENT_TYPE: Final = "application/problem+json"
 
@@ -139,12 +137,10 @@ class Problem:
 
     def to_response(self) -> HttpResponse:
         """A new ``application/problem+json`` response, with ``Retry-After`` when known."""
-        response = HttpResponse(
-            self.body(), status=self.status, content_type=CONTENT_TYPE
+        body = self.body()
+        return self._retry(
+            HttpResponse(body, status=self.status, content_type=CONTENT_TYPE)
         )
-        if self.retry_after is not None:
-            response["Retry-After"] = str(self.retry_after)
-        return response
 
     def to_html_response(self) -> HttpResponse:
         """A minimal escaped HTML page with the same status, title, detail, correlation ID and Retry-After."""
@@ -161,7 +157,9 @@ class Problem:
             self.detail,
             reference,
         )
-        response = HttpResponse(html, status=self.status)
+        return self._retry(HttpResponse(html, status=self.status))
+
+    def _retry(self, response: HttpResponse) -> HttpResponse:
         if self.retry_after is not None:
             response["Retry-After"] = str(self.retry_after)
         return response

@@ -1,24 +1,4 @@
-"""``with_health_probes()``: answer ``live``, ``ready`` and ``startup`` before Django's request cycle.
-
-Under ASGI, Django's handler pays two thread hand-offs for every request
-whatever the view does (``request_started`` and ``response.close()`` reach
-sync receivers through ``sync_to_async``), about 0.4 ms, which is most of what
-a probe answered from a one-second cache costs. This wrapper recognises the
-three probe paths of the URLconf and answers them itself, from the same
-probe runs and with the same answers as the views
-(:mod:`django_stability.health._responses`), and hands
-everything else, the probes' other methods included, to the application.
-
-A probe with an ``Authorization`` or ``Cookie`` header goes to Django:
-only its view can tell staff or the metrics token, who see each check's
-detail; this wrapper answers anonymous callers, with each check's status only.
-
-What a probe answered here skips: middleware (no access-log line, no HTTP
-metrics; the checks' own metrics are recorded where they run) and
-``ALLOWED_HOSTS``, which is what lets kubelet probe a pod by its IP address. It still carries what every response of the site carries: the
-correlation ID headers (the caller's valid ID echoed, or a new one) and
-``X-App-Version``.
-"""
+"""``with_health_probes()``: answer ``live``, ``ready`` and ``startup`` before Django's request cycle."""
 
 from __future__ import annotations
 
@@ -31,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django_stability._process_metrics import process_metrics
 from django_stability.conf import on_setting_changed
 from django_stability.correlation import response_header_items, scope_correlation_id
-from django_stability.health._responses import probe_response
+from django_stability.health._responses import aprobe_report, probe_answer
 
 _ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 _KINDS = {"health-live": "live", "health-ready": "ready", "health-startup": "startup"}
@@ -64,12 +44,7 @@ _CREDENTIALS = (b"authorization", b"cookie")
 
 
 def _credentials(scope: Any) -> bool:
-    """Whether the request may come from staff or carry the metrics token.
-
-    Such a request goes to Django, whose view tells who it is and shows the
-    checks' detail to those allowed; an orchestrator's probe carries neither
-    header and gets the statuses only, answered here.
-    """
+    """Whether the probe carries a session cookie or a token, which only Django's view can judge."""
     return any(name in _CREDENTIALS for name, _ in scope.get("headers", ()))
 
 
@@ -117,7 +92,7 @@ def with_health_probes(application: _ASGIApp) -> _ASGIApp:
                 path = path[len(root) :]
             kind = _paths.get().get(path)
             if kind is not None and not _credentials(scope):
-                response = await probe_response(kind)
+                response = probe_answer(kind, await aprobe_report(kind), detail=False)
                 await _respond(response, scope, send, head=scope["method"] == "HEAD")
                 # No request_finished here: a worker that only answers probes
                 # still refreshes its memory and CPU (a few /proc reads, throttled).

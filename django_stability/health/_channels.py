@@ -19,12 +19,8 @@ from django_stability.health._described import Described, describe
 class ChannelLayer(Described, HealthCheck):
     """Send a message to a new channel of a Channels layer and receive it back.
 
-    The round trip uses a layer instance of the check's own (one per event
-    loop, built from the alias's settings), not the process-wide one the
-    consumers receive on: channels-redis refuses receives from two event
-    loops on one layer. A layer whose round trip failed is closed and built
-    again on the next run, so the check passes again as soon as the backend
-    answers.
+    The round trip uses a layer of the check's own, one per event loop; a
+    layer whose round trip failed is closed and built again on the next run.
 
     Args:
         alias: The ``CHANNEL_LAYERS`` alias.

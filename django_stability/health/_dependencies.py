@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from django_stability.conf import conf
 from django_stability.health import _workers
 from django_stability.health._probes import startup_checks
 from django_stability.health._runner import Report, run_checks
+from django_stability.health._settings import parsed
 
 #: Attempts at most, however long ``wait`` is.
 MAX_ATTEMPTS = 1000
@@ -16,7 +16,7 @@ _FIRST_DELAY, _MAX_DELAY = 0.5, 5.0
 
 
 def _once() -> Report:
-    timeout = conf.health_timeout
+    timeout = parsed("health_timeout")
     try:
         return _workers.run_sync(
             run_checks(startup_checks(), seconds=timeout), timeout + 1.0
@@ -42,8 +42,6 @@ def check_dependencies(
         clock: Monotonic seconds (tests inject a fake one).
         sleep: How to wait between attempts.
         on_attempt: Called with each failed report before waiting again.
-
-    .. versionadded:: 0.1
     """
     deadline = clock() + wait
     delay = _FIRST_DELAY

@@ -1,9 +1,7 @@
 """The drain flag: "stop sending me traffic", per process (SIGTERM) or for every worker.
 
-``manage.py drain on`` stores the shared flag through the shared-state engine,
-so every worker process on every host sees it at its next readiness probe;
-SIGTERM sets the process-local flag of :func:`start_local_drain`. Either makes
-``GET stability/health/ready`` answer 503 ``"draining"``.
+The shared flag (``manage.py drain``) lives in the shared-state engine; either
+flag makes the readiness probe answer 503 ``"draining"``.
 """
 
 from __future__ import annotations
@@ -26,10 +24,7 @@ _local = threading.Event()
 
 @dataclasses.dataclass(frozen=True)
 class DrainState:
-    """Whether every worker is asked to drain, since when (epoch seconds) and by whom.
-
-    .. versionadded:: 0.1
-    """
+    """Whether every worker is asked to drain, since when (epoch seconds) and by whom."""
 
     on: bool
     since: float | None = None

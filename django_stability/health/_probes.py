@@ -1,13 +1,4 @@
-"""The three probes (ready, startup, full report): coalesced, cached at most a second.
-
-Each probe kind keeps at most one run in flight: concurrent requests wait for
-that run instead of starting their own, and its result is reused for
-``max_age`` seconds (at most 1 s), so a load balancer probing every worker
-often cannot pile up database or Redis work. Runs happen on the health loop
-(:mod:`django_stability.health._workers`), one thread, so they need no locks;
-other threads only read a finished result (:meth:`ProbeSet.peek`), one tuple
-read.
-"""
+"""The three probes (ready, startup, full report): coalesced, cached at most a second."""
 
 from __future__ import annotations
 
@@ -21,11 +12,12 @@ from django.conf import settings
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
-from django_stability.conf import cached_on_settings, conf
+from django_stability.conf import cached_on_settings
 from django_stability.health import checks
 from django_stability.health._described import describe
 from django_stability.health._drain import adrain_state, local_draining
-from django_stability.health._runner import Report, instantiate, run_checks
+from django_stability.health._runner import Report, run_checks
+from django_stability.health._settings import READINESS, parsed, readiness_classes
 
 #: Longest time a probe result is reused, in seconds.
 MAX_AGE = 1.0
@@ -57,13 +49,11 @@ class _Unusable(HealthCheck):  # type: ignore[misc]  # health_check ships no typ
 
 def readiness_checks() -> list[HealthCheck]:
     """The checks of ``STABILITY_READINESS_CHECKS``, or one failing check saying why they cannot be built."""
-    paths = conf.readiness_checks
     try:
-        return default_checks() if paths is None else instantiate(paths)
-    except (
-        Exception
-    ) as exc:  # E021/E022 report this at startup; a probe must not 500 on it
-        return [_Unusable(f"STABILITY_READINESS_CHECKS: {describe(exc)}")]
+        classes = readiness_classes()
+        return default_checks() if classes is None else [cls() for cls in classes]
+    except Exception as exc:  # E021/E022 report it at startup; a probe must not 500
+        return [_Unusable(f"{READINESS}: {describe(exc)}")]
 
 
 def startup_checks() -> list[HealthCheck]:
@@ -181,17 +171,17 @@ class ProbeSet:
         return await self.full_probe.result()
 
     async def _ready(self) -> Report:
-        timeout = conf.health_timeout
+        timeout = parsed("health_timeout")
         shared, report = await asyncio.gather(
             _shared_draining(timeout), run_checks(readiness_checks(), seconds=timeout)
         )
         return Report("draining", report.checks) if shared else report
 
     async def _startup(self) -> Report:
-        return await run_checks(startup_checks(), seconds=conf.health_timeout)
+        return await run_checks(startup_checks(), seconds=parsed("health_timeout"))
 
     async def _full(self) -> Report:
-        return await run_checks(full_checks(), seconds=conf.health_timeout)
+        return await run_checks(full_checks(), seconds=parsed("health_timeout"))
 
 
 async def _shared_draining(seconds: float) -> bool:

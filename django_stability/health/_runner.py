@@ -7,10 +7,9 @@ import dataclasses
 import inspect
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
-from django.utils.module_loading import import_string
 from health_check.base import HealthCheck
 from health_check.exceptions import HealthCheckException, ServiceWarning
 
@@ -25,10 +24,7 @@ ProbeStatus = Literal["ok", "fail", "draining"]
 
 @dataclasses.dataclass(frozen=True)
 class CheckResult:
-    """One check's outcome: ``status``, duration in milliseconds, and what it saw.
-
-    .. versionadded:: 0.1
-    """
+    """One check's outcome: ``status``, duration in milliseconds, and what it saw."""
 
     status: CheckStatus
     ms: float
@@ -44,8 +40,6 @@ class Report:
 
     ``status`` is ``"fail"`` when any check failed; a ``"warn"`` does not
     fail it.
-
-    .. versionadded:: 0.1
     """
 
     status: ProbeStatus
@@ -68,11 +62,7 @@ class Report:
         }
 
     def as_public_json(self) -> dict[str, Any]:
-        """The probe JSON for anonymous callers: each check's status, no timing or detail.
-
-        A check's detail names hosts, ports, driver errors and backend classes:
-        staff, the metrics token and the logs see it, the public does not.
-        """
+        """The probe JSON for anonymous callers: each check's status, no timing or detail."""
         return {
             "status": self.status,
             "checks": {name: {"status": r.status} for name, r in self.checks.items()},
@@ -83,17 +73,6 @@ def check_key(check: HealthCheck) -> str:
     """A check's name in probe JSON: ours have one, others are named after their class."""
     key = getattr(check, "key", None)
     return key() if callable(key) else type(check).__name__
-
-
-def instantiate(
-    classes: Iterable[str | type[HealthCheck] | HealthCheck],
-) -> list[HealthCheck]:
-    """Checks from dotted paths, classes (built without arguments) or ready instances."""
-    checks = []
-    for item in classes:
-        obj = import_string(item) if isinstance(item, str) else item
-        checks.append(obj() if isinstance(obj, type) else obj)
-    return checks
 
 
 async def run_checks(checks: Sequence[HealthCheck], *, seconds: float) -> Report:

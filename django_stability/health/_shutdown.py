@@ -1,20 +1,4 @@
-"""Graceful shutdown on SIGTERM: drain, wait, tell the app, then let the server stop.
-
-:func:`install_sigterm_handler` replaces the SIGTERM handler with one that,
-on the first SIGTERM:
-
-1. turns this process's readiness probe to 503 "draining" at once,
-2. waits ``STABILITY_DRAIN_SECONDS`` in a helper thread, while the server keeps
-   serving the requests still arriving (load balancers need a few probe
-   periods to take the worker out),
-3. sends :data:`django_stability.signals.shutdown_started`,
-4. hands SIGTERM to the handler that was installed before (gunicorn's,
-   uvicorn's...), back on the main thread, or applies the default action
-   (exit) if there was none.
-
-A second SIGTERM during the wait skips the rest of it. The handler is
-chained, never swallowed, so the server's own graceful shutdown still runs.
-"""
+"""Graceful shutdown on SIGTERM: drain, wait, tell the app, then let the server stop."""
 
 from __future__ import annotations
 
@@ -26,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any
 
-from django_stability.conf import conf
 from django_stability.health._drain import start_local_drain
+from django_stability.health._settings import parsed
 from django_stability.signals import shutdown_started
 
 _Handler = Callable[[int, FrameType | None], Any] | int | None
@@ -80,11 +64,15 @@ class GracefulShutdown:
         self._chained = True
         self._chain_to(self.previous, signum, frame)
 
-    def _wait(self) -> None:
-        seconds = (
-            conf.drain_seconds if self.drain_seconds is None else self.drain_seconds
+    def _seconds(self) -> float:
+        return (
+            parsed("drain_seconds")
+            if self.drain_seconds is None
+            else self.drain_seconds
         )
-        self.sleep(seconds)
+
+    def _wait(self) -> None:
+        self.sleep(self._seconds())
         self._announce()
         if not self._chained:  # unless a second SIGTERM already cut the grace short
             # Back to the main thread: Python runs signal handlers there, as servers expect.
@@ -95,10 +83,7 @@ class GracefulShutdown:
             if self._announced:
                 return
             self._announced = True
-        seconds = (
-            conf.drain_seconds if self.drain_seconds is None else self.drain_seconds
-        )
-        shutdown_started.send(sender=GracefulShutdown, drain_seconds=seconds)
+        shutdown_started.send(sender=GracefulShutdown, drain_seconds=self._seconds())
 
     @staticmethod
     def _chain_to(previous: _Handler, signum: int, frame: FrameType | None) -> None:
@@ -129,13 +114,9 @@ _ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 def with_graceful_shutdown(
     application: _ASGIApp, *, drain_seconds: float | None = None
 ) -> _ASGIApp:
-    """Wrap an ASGI application so the SIGTERM handler is installed once the server runs it.
+    """Wrap an ASGI application so the SIGTERM handler is installed on its first call.
 
-    ASGI servers run the application on the main thread's event loop, after
-    installing their own signal handlers; single-process uvicorn, for one,
-    imports the application *before* installing its handlers and would replace
-    a handler installed at import. Installed on the first call (the lifespan
-    startup, or the first request), the handler chains to the server's.
+    By then the server has installed its own handlers, which this one chains to.
 
     Args:
         application: The ASGI application (Django's, or a Channels router).

@@ -1,25 +1,8 @@
 """Where health checks run: the health loop, and the threads that blocking check code runs in.
 
-The health loop is one event loop thread per process where every probe runs.
-WSGI and ASGI views both hand their probe to it, so concurrent probes from any
-thread or event loop share one in-flight run and one cached result
-(:mod:`django_stability.health._probes`), and the async Redis client the
-checks use is opened once for the process, not once per request.
-
-Blocking check code (the ORM, Django's cache API, someone's sync check) runs
-in daemon threads that a timed-out probe may abandon: Python cannot kill a
-thread, and a check stuck in a socket read without a timeout keeps its thread
-until the read returns. So it goes neither to the loop's default executor (a
-stuck job there would delay every ``run_in_executor`` of the loop) nor to a
-``ThreadPoolExecutor`` (whose threads are joined at interpreter exit, so one
-stuck check would keep a worker from shutting down). Idle threads are reused;
-a new one is started only when all are busy, up to :data:`MAX_THREADS`. After
-each job the thread closes its Django database connections (returns them to
-the pool), so no check can leave one open.
-
-A forked child (gunicorn ``--preload``) has none of the parent's threads: one
-fork hook gives it a new loop and new threads.
-"""
+One event loop thread per process runs every probe; blocking check code runs
+in daemon threads that a timed-out probe may abandon. A forked child
+(gunicorn ``--preload``) gets a new loop and new threads."""
 
 from __future__ import annotations
 
@@ -53,11 +36,7 @@ class _Loop:
 
     def running(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            if (
-                self._loop is None
-                or self._thread is None
-                or not self._thread.is_alive()
-            ):
+            if self._loop is None or not (self._thread and self._thread.is_alive()):
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
 
@@ -76,12 +55,8 @@ class _Loop:
 
     def stop(self, timeout: float) -> None:
         with self._lock:
-            loop, thread, self._loop, self._thread = (
-                self._loop,
-                self._thread,
-                None,
-                None,
-            )
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
         if loop is None or thread is None:
             return
         try:

@@ -1,13 +1,7 @@
 """The health checks, as django-health-check ``HealthCheck`` dataclasses.
 
-Each one works in django-stability's probes and in any ``HealthCheckView`` of
-your own. ``run()`` is async; blocking work (the ORM, Django's cache API) runs
-in a health-check thread (:func:`~django_stability.health._workers.in_thread`)
-that a timed-out probe may abandon, so a hung dependency never blocks the
-event loop. A failure raises ``ServiceUnavailable``, a degraded-but-working
-dependency ``ServiceWarning``; on success ``detail`` says what was seen.
-Messages name the failure's type and first line, never a URL or password.
-"""
+Each one works in django-stability's probes and in any ``HealthCheckView``;
+``run()`` is async, and blocking work runs in a health-check thread."""
 
 from __future__ import annotations
 
@@ -38,7 +32,6 @@ __all__ = [
     "Database",
     "Migrations",
     "Redis",
-    "describe",
 ]
 
 
@@ -53,11 +46,8 @@ def _connection(alias: str) -> Any:
 class Database(Described, HealthCheck):
     """``SELECT 1`` on a database through Django's own connection path, pool included.
 
-    The query runs in a health-check thread on that thread's connection, which
-    the check closes (returns to the pool) when it opened it, so frequent
-    probes never leave connections behind. With psycopg's pool the detail
-    gives the pool's size, idle connections and waiting requests, which are
-    also exported as ``stability_db_pool_*`` metrics.
+    With psycopg's pool the detail gives the pool's size, idle connections
+    and waiting requests, also exported as ``stability_db_pool_*`` metrics.
 
     Args:
         alias: The ``DATABASES`` alias.

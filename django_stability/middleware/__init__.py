@@ -1,10 +1,4 @@
-"""The middleware of django-stability.
-
-Order in ``MIDDLEWARE``: ``CorrelationIdMiddleware`` first, then
-``AccessLogMiddleware``, ``RateLimitMiddleware``, Django's own, then
-``CacheHeadersMiddleware`` and ``ProblemDetailsMiddleware`` last. Every class
-is sync and async capable.
-"""
+"""The middleware of django-stability."""
 
 from __future__ import annotations
 

@@ -1,21 +1,4 @@
-"""CacheHeadersMiddleware: Cache-Control by path prefix, ETag and 304, X-App-Version.
-
-For each response, in this order:
-
-1. ``Cache-Control`` from the first ``STABILITY_CACHE_POLICIES`` prefix that
-   matches ``request.path_info``, unless the response already has one (the
-   view decides). Error responses (400 and up) get the policy only when it
-   contains ``no-store``, so a 404 is never cached as ``public, immutable``.
-2. For GET and HEAD answered 200 with a non-streaming, non-empty body and no
-   ``no-store``: a strong ``ETag`` (the first 128 bits of the body's SHA-1,
-   in hex), unless the response has one already (the view, ``@etag``, or a
-   ``ConditionalGetMiddleware`` placed after this one), in which case nothing
-   is hashed. When the request has conditional headers, Django's
-   ``get_conditional_response`` then answers 304 Not Modified (or 412).
-3. ``X-App-Version`` on every response that passes through it.
-
-Streaming responses only get the headers.
-"""
+"""CacheHeadersMiddleware: Cache-Control by path prefix, ETag and 304, X-App-Version."""
 
 from __future__ import annotations
 
@@ -25,17 +8,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe
 
 from django_stability.app_version import app_version as configured_version
-from django_stability.app_version import header_value, set_version_header
+from django_stability.app_version import checked_version, set_version_header
+from django_stability.checks._base import refuse
+from django_stability.checks._cache_control import policy_messages
 from django_stability.conf import cached_on_settings, conf
-
-__all__ = ["CacheHeadersMiddleware"]
 
 # Any: Django passes a sync or an async callable, told apart at runtime by async_mode.
 GetResponse = Callable[[HttpRequest], Any]
@@ -55,27 +37,11 @@ class _Policy(NamedTuple):
 
 
 def compile_policies(
-    policies: object, setting: str = "STABILITY_CACHE_POLICIES"
+    policies: Any, setting: str = "STABILITY_CACHE_POLICIES"
 ) -> tuple[_Policy, ...]:
-    """Validate ``[(prefix, cache_control), ...]`` and precompute each policy's ``no-store``."""
-    if isinstance(policies, str) or not isinstance(policies, Sequence):
-        raise ImproperlyConfigured(
-            f"{setting} must be a list of (prefix, Cache-Control) pairs."
-        )
-    compiled = []
-    for item in policies:
-        if isinstance(item, str) or not isinstance(item, Sequence) or len(item) != 2:
-            raise ImproperlyConfigured(
-                f"{setting}: each entry must be a (prefix, Cache-Control) pair, not {item!r}."
-            )
-        prefix, value = item
-        if not isinstance(prefix, str) or not prefix.startswith("/"):
-            raise ImproperlyConfigured(
-                f"{setting}: a prefix must be a str starting with '/', not {prefix!r}."
-            )
-        value = header_value(value, f"{setting}: the Cache-Control for {prefix!r}")
-        compiled.append(_Policy(prefix, value, _no_store(value)))
-    return tuple(compiled)
+    """Validate ``[(prefix, cache_control), ...]`` as the system check does; precompute ``no-store``."""
+    refuse(policy_messages(setting, policies))
+    return tuple(_Policy(prefix, value, _no_store(value)) for prefix, value in policies)
 
 
 @cached_on_settings
@@ -131,7 +97,7 @@ class CacheHeadersMiddleware:
             None if policies is None else compile_policies(policies, "policies")
         )
         self._version = (
-            None if app_version is None else header_value(app_version, "app_version")
+            None if app_version is None else checked_version(app_version, "app_version")
         )
         # Validate the settings at startup rather than on the first request.
         _setting_policies()

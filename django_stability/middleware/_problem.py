@@ -1,25 +1,4 @@
-"""ProblemDetailsMiddleware: errors as RFC 9457 problem details for API clients.
-
-Last in ``MIDDLEWARE``, so the view, the URL resolver and the view middleware
-(CSRF) all run inside it. Two paths lead to a problem response:
-
-* ``process_exception`` sees exceptions raised by the view. Those that carry
-  their own status (``ApplicationError``, registered classes such as
-  ``Ratelimited``, a database connection failure) are answered here, since
-  Django would turn them into 500s.
-  All others (Http404, PermissionDenied, SuspiciousOperation, anything
-  unexpected) are left to Django, so that its logging (``django.request``,
-  ``django.security.*``, with the traceback for 500s), the
-  ``got_request_exception`` signal (Sentry...) and ``DEBUG_PROPAGATE_EXCEPTIONS``
-  behave exactly as without this middleware; only the problem is remembered.
-* On the way out, an error response for a request that wants problem details
-  is rewritten in place (headers, cookies and the "already logged" mark are
-  kept): when the view raised, and whenever the body is Django's HTML (the
-  resolver's 404, a CSRF 403, a 405 from ``require_http_methods``...). A view's
-  own JSON or non-HTML error body is left alone.
-
-Nothing runs for responses below 400.
-"""
+"""ProblemDetailsMiddleware: errors as RFC 9457 problem details for API clients."""
 
 from __future__ import annotations
 
@@ -41,8 +20,6 @@ from django_stability.errors._negotiation import (
     validate_prefixes,
 )
 from django_stability.errors._problem import CONTENT_TYPE, Problem
-
-__all__ = ["ProblemDetailsMiddleware"]
 
 # Where process_exception leaves the problem for the response phase (request.__dict__ key).
 _PROBLEM = "_stability_problem"

@@ -1,12 +1,4 @@
-"""System checks of the rate-limit settings and the trusted proxies.
-
-Each check hands the setting to the parser the running code uses
-(:mod:`._settings`, :func:`._client_ip.proxy_network`,
-:func:`._rates.parse_rate` through :func:`._rates.rate_problem`) and words its complaint as a message; the IDs are
-declared with the others in :class:`django_stability.checks.Codes`. The
-checks join the project's registry when the app config imports this module,
-before it registers them all.
-"""
+"""System checks of the rate-limit settings and the trusted proxies."""
 
 from __future__ import annotations
 

@@ -1,20 +1,4 @@
-"""The address of the client behind a request, trusting only configured proxies.
-
-``REMOTE_ADDR`` is the peer of the TCP connection. Only when that peer is one
-of ``STABILITY_TRUSTED_PROXIES`` is ``X-Forwarded-For`` believed, and then it
-is read from the right (the hop our proxy appended) leftwards, skipping hops
-that are trusted proxies themselves: the first untrusted address is the client.
-Everything left of it was written by the client and could be forged.
-
-Reading stops at the first entry that is not an address: whoever wrote it is
-not to be believed about anything further left, so the answer is then the
-trusted hop that passed that entry on (the right-most address read so far, or
-``REMOTE_ADDR`` when the right-most entry itself is invalid).
-
-IPv4-mapped IPv6 addresses (``::ffff:192.0.2.1``, which a dual-stack listener
-such as ``uvicorn --host ::`` or ``daphne -b ::`` reports for IPv4 peers) are
-answered as IPv4, ``REMOTE_ADDR`` included.
-"""
+"""The address of the client behind a request, trusting only configured proxies."""
 
 from __future__ import annotations
 

@@ -1,21 +1,4 @@
-"""Counting hits, shared by the middleware, the decorator and the metrics-token guard.
-
-One hit is one :meth:`~django_stability.state.Engine.incr` on the shared-state
-engine: a single atomic Redis round trip (a Lua script), or an in-process
-count in memory mode. While the engine is degraded (Redis configured but
-unreachable) its counts are process-local (``Usage.shared`` is false), and
-:mod:`._responses` decides what that means.
-
-Counts use wall-clock time (``time.time``): windows must line up across
-processes and hosts, which a monotonic clock does not do.
-
-A client refused once stays refused until its window ends, in every window
-kind the engine counts (fixed windows: a count only grows until the window
-ends). So each process remembers, per engine, the counters it has seen over
-their limit and when their window ends, and answers their further hits
-without a round trip: a client hammering past its limit costs Redis one
-command per process per window, not one per request.
-"""
+"""Counting hits, shared by the middleware, the decorator and the metrics-token guard."""
 
 from __future__ import annotations
 

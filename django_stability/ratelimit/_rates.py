@@ -1,16 +1,4 @@
-"""Rate strings such as ``"100/s"`` or ``"5/10m"``.
-
-The grammar is django-ratelimit's documented one: ``N/u`` or ``N/Mu``, where
-``N`` is a number of events, ``u`` a unit (``s``, ``m``, ``h``, ``d``) and
-``M`` an optional multiplier of that unit. A bare number of seconds
-(``"100/300"``) is accepted too, as django-ratelimit does.
-
-Parsing is stricter than django-ratelimit's own regular expression, which
-matches a prefix only and is case sensitive: there ``"100/minute"`` silently
-means 100 per minute and ``"100/M"`` silently means 100 per *second*. Here
-both are rejected with a message saying what is expected. A zero count or a
-zero multiplier is rejected as well: ``None`` is the way to disable a limit.
-"""
+"""Rate strings such as ``"100/s"`` or ``"5/10m"``."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""Answering a counted hit: the 429, the fail-closed 503, the ``RateLimit-*`` headers.
-
-While the engine is degraded (Redis configured but unreachable) its counts are
-process-local: :func:`refusal` then either lets that local count stand (fail
-open) or refuses the request (fail closed), and logs it at most once a minute
-per process.
-"""
+"""Answering a counted hit: the 429, the fail-closed 503, the ``RateLimit-*`` headers."""
 
 from __future__ import annotations
 

@@ -1,13 +1,4 @@
-"""The global-limit settings, each parsed once, here.
-
-``STABILITY_RATELIMIT``, ``STABILITY_RATELIMIT_EXEMPT`` and
-``STABILITY_RATELIMIT_FAIL_OPEN`` are read by :func:`global_rate_setting`,
-:func:`exempt_setting` and :func:`fail_open_setting`, memoised until a
-setting changes. The parsers they call decide what is valid: the middleware
-(its keyword arguments too) and the decorator raise their complaints as
-``ImproperlyConfigured``, the system checks (:mod:`._checks`) word them as
-messages naming the setting and the offending item.
-"""
+"""The global-limit settings, each parsed once, here."""
 
 from __future__ import annotations
 

@@ -1,21 +1,17 @@
 """Realtime that survives reconnects: a replay log in front of Channels.
 
-``broadcast(channel, event)`` / ``abroadcast`` store an event in a bounded
-per-channel log (Redis when ``STABILITY_REDIS_URL`` is set, process memory
-otherwise) and wake subscribers through the channel layer. Subscribers,
-:class:`ResilientConsumer` (WebSocket) and :class:`EventStreamConsumer` (SSE),
-read the log after the last id they sent, so a wake-up the layer drops costs
-latency, never an event. :class:`OutageGuard` (or
-:func:`GuardedAuthMiddlewareStack`) answers a database outage met before a
-consumer runs with a 503 or a 1013 close. See ``docs/realtime.rst``.
-
-The consumers need the ``[channels]`` extra and are imported on first use.
+``broadcast`` / ``abroadcast`` store an event in its channel's replay log and
+wake the subscribers, :class:`ResilientConsumer` (WebSocket) and
+:class:`EventStreamConsumer` (SSE; both need the ``[channels]`` extra);
+:class:`OutageGuard` answers a database outage met before a consumer runs.
+See ``docs/realtime.rst``.
 
 .. versionadded:: 0.1
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from django_stability.realtime._broadcast import abroadcast, broadcast
@@ -35,17 +31,16 @@ __all__ = [
 ]
 
 
+# The consumers need Channels: imported on first use.
+_LAZY = {
+    "ResilientConsumer": "_websocket",
+    "EventStreamConsumer": "_sse",
+    "OutageGuard": "_guard",
+    "GuardedAuthMiddlewareStack": "_guard",
+}
+
+
 def __getattr__(name: str) -> Any:
-    if name == "ResilientConsumer":
-        from django_stability.realtime._websocket import ResilientConsumer
-
-        return ResilientConsumer
-    if name == "EventStreamConsumer":
-        from django_stability.realtime._sse import EventStreamConsumer
-
-        return EventStreamConsumer
-    if name in ("OutageGuard", "GuardedAuthMiddlewareStack"):
-        from django_stability.realtime import _guard
-
-        return getattr(_guard, name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

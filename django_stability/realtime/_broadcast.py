@@ -8,8 +8,9 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 
+from django_stability.realtime._hub import group_name
 from django_stability.realtime._log import APPEND, check_channel, encode_event, log_keys
-from django_stability.realtime._session import Options, group_name
+from django_stability.realtime._settings import realtime_config
 from django_stability.state import Arg, get_engine
 
 logger = logging.getLogger("django_stability.realtime")
@@ -17,10 +18,16 @@ logger = logging.getLogger("django_stability.realtime")
 
 def _append_args(event: dict[str, Any], now: float) -> list[Arg]:
     data = encode_event(event)
-    opts = Options.current()
+    config = realtime_config()
     now_ms = round(now * 1000)
+    ttl_ms = round(config.replay_ttl * 1000)
     # A log created afresh starts above any id an expired one handed out.
-    return [now_ms, opts.max_events, round(opts.ttl * 1000), now_ms * 1000, data]
+    return [now_ms, config.replay_max_events, ttl_ms, now_ms * 1000, data]
+
+
+def _entry(channel: str, event: dict[str, Any]) -> tuple[list[str], list[Arg]]:
+    """The log keys and APPEND arguments of ``event``, once ``channel`` is known valid."""
+    return log_keys(check_channel(channel)), _append_args(event, time.time())
 
 
 def _layer() -> Any:
@@ -85,9 +92,8 @@ def broadcast(channel: str, event: dict[str, Any]) -> int:
 
     .. versionadded:: 0.1
     """
-    check_channel(channel)
-    args = _append_args(event, time.time())
-    event_id = get_engine().run(APPEND, log_keys(channel), args)
+    keys, args = _entry(channel, event)
+    event_id = get_engine().run(APPEND, keys, args)
     async_to_sync(_wake)(channel, event_id, str(args[-1]))
     return event_id
 
@@ -97,8 +103,7 @@ async def abroadcast(channel: str, event: dict[str, Any]) -> int:
 
     .. versionadded:: 0.1
     """
-    check_channel(channel)
-    args = _append_args(event, time.time())
-    event_id = await get_engine().arun(APPEND, log_keys(channel), args)
+    keys, args = _entry(channel, event)
+    event_id = await get_engine().arun(APPEND, keys, args)
     await _wake(channel, event_id, str(args[-1]))
     return event_id

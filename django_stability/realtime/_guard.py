@@ -1,25 +1,11 @@
-"""``OutageGuard``: a dependency outage before a realtime answer starts is a retry, not a bare 500.
-
-Channels' ``AuthMiddlewareStack`` reads the session and the user from the
-database before any consumer runs. When the database is down, that raises
-out of the ASGI application and the server answers a bare 500 (or drops the
-WebSocket handshake). The guard, wrapped around the stack, answers instead:
-an HTTP request (the event stream) with a 503 problem and ``Retry-After``, a
-WebSocket by accepting it and closing it with 1013 ("try again later"), after
-an ``error`` frame carrying ``retry_after``.
-
-It only answers what :func:`~django_stability.errors.problem_for_exception`
-maps to 503 (a database connection failure, an open breaker's
-``CircuitOpenError``...) and only while nothing has been sent yet; every
-other exception goes on to the server unchanged.
-"""
+"""``OutageGuard``: a dependency outage before a realtime answer starts is a retry (503, 1013), not a bare 500."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Final
+from typing import Any
 
 import structlog
 
@@ -34,13 +20,9 @@ from django_stability.errors._database import (
     is_connection_error,
     log_unavailable,
 )
-
-__all__ = ["TRY_AGAIN_LATER", "GuardedAuthMiddlewareStack", "OutageGuard"]
+from django_stability.realtime._session import TRY_AGAIN_LATER
 
 log = structlog.get_logger("django_stability.realtime")
-
-#: The WebSocket close code of an outage (RFC 6455's "Try Again Later").
-TRY_AGAIN_LATER: Final = 1013
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

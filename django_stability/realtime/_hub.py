@@ -1,31 +1,19 @@
-"""One channel-layer membership per process and channel: wake-ups fanned out in process.
-
-If every subscriber joined its channel's group itself, a broadcast would cost
-one layer message per subscriber, and with channels-redis one Redis round
-trip each to deliver it. Here a process joins each group once, under one
-layer channel of its own, and hands each wake-up to its local subscribers of
-that channel: a broadcast costs one layer message per process, whatever the
-number of subscribers.
-
-The log stays what delivery rests on: a woken subscriber sends what the log
-holds after the last id it sent (served from the events the process kept,
-see ``_recent``), and heartbeats read the log too, so a wake-up that is lost
-costs latency, never an event.
-"""
+"""One channel-layer membership per process and channel: wake-ups fanned out in process."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import contextvars
+import hashlib
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from django_stability.conf import conf
 from django_stability.realtime._recent import recent
+from django_stability.realtime._settings import realtime_config
 from django_stability.state import get_engine
 
 logger = logging.getLogger("django_stability.realtime")
@@ -34,6 +22,12 @@ logger = logging.getLogger("django_stability.realtime")
 REFRESH = 3600.0
 #: Seconds to wait before receiving again after the layer failed.
 RETRY = 1.0
+
+
+def group_name(channel: str) -> str:
+    """The channel-layer group of ``channel`` (group names allow fewer characters)."""
+    digest = hashlib.blake2b(channel.encode(), digest_size=16).hexdigest()
+    return f"stability-rt.{digest}"
 
 
 class Local(Protocol):
@@ -135,11 +129,8 @@ class Hub:
             and isinstance(event_id, int)
             and isinstance(data, str)
         ):
-            recent.remember(
-                channel,
-                [(event_id, data)],
-                int(conf.realtime_option("REPLAY_MAX_EVENTS")),
-            )
+            max_events = realtime_config().replay_max_events
+            recent.remember(channel, [(event_id, data)], max_events)
 
     async def _read(self) -> None:
         failed = False
@@ -164,13 +155,7 @@ class Hub:
             self.dispatch(message)
 
     async def _recover(self) -> None:
-        """The layer answers again: rejoin every group, then catch every local subscriber up.
-
-        Redis may have lost the memberships with its data (a restart without
-        persistence), and wake-ups sent while the layer failed are gone: each
-        subscriber reads the log once (a ``reset`` comes now, not at its next
-        heartbeat). Raises while the layer still fails.
-        """
+        """The layer answers again: rejoin every group, then catch every local subscriber up (raises while it fails)."""
         async with self.lock:
             if self.channel_name is None:
                 self.channel_name = await self.layer.new_channel()
@@ -217,3 +202,14 @@ def hub_for(layer: Any) -> Hub:
     if hub is None:
         hub = per_layer[layer] = Hub(layer)
     return hub
+
+
+async def quietly(step: Awaitable[None], what: str) -> None:
+    """Await ``step`` for at most 5 s; a failure is logged, never raised (heartbeats poll the log)."""
+    try:
+        async with asyncio.timeout(5):
+            await step
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.warning("realtime: could not %s", what, exc_info=True)

@@ -1,16 +1,4 @@
-"""The replay log: a bounded, per-channel list of events with increasing ids.
-
-The log is the source of truth of the realtime layer; the channel layer only
-wakes consumers up. Two keys per channel: ``rt:<channel>:meta`` (a hash with
-``seq``, the last id handed out, and ``drop``, the last id no longer kept) and
-``rt:<channel>:events`` (a list of ``"<id> <ms> <json>"`` entries, oldest
-first). Entry ``i`` of the list always has id ``drop + 1 + i``, so a replay is
-one ``LRANGE`` from an offset.
-
-A log that expires (nothing appended for ``REPLAY_TTL``) starts again at
-``now_ms * 1000``, above any id it handed out before, so a client holding an
-old id gets a ``reset`` rather than a silent gap.
-"""
+"""The replay log: a bounded, per-channel list of events with increasing ids (layout in docs/design/realtime.rst)."""
 
 from __future__ import annotations
 
@@ -137,11 +125,7 @@ def _read_local(store: MemoryStore, keys: list[str], args: list[str]) -> list[st
 
 @dataclass(frozen=True, slots=True)
 class LogRead:
-    """What the log holds after some id: its last id, the last id it no longer keeps, the events.
-
-    ``base`` is the id the log started from; id ``0`` (what a subscriber of a
-    log that did not exist yet holds) stands for it.
-    """
+    """What the log holds after some id: its last id, the last id it no longer keeps, its first id, the events."""
 
     seq: int
     drop: int
@@ -164,10 +148,7 @@ def _decode_read(reply: list[Any]) -> LogRead:
     )
 
 
-# Neither falls back to process memory while Redis is unreachable: a log of
-# one process hands out ids other processes never see (acknowledged events
-# nobody receives, resets, ids going backwards). The engine raises
-# StateUnavailable instead; memory mode (no Redis configured) still uses them.
+# Neither falls back to process memory while Redis is unreachable (see docs/realtime.rst).
 
 #: ``keys=log_keys(channel)``, ``args=[now_ms, max_events, ttl_ms, base_id, json]``: the new id.
 APPEND: Operation[int] = Operation(
@@ -183,15 +164,8 @@ READ: Operation[LogRead] = Operation(
 class Replay:
     """What a subscriber resuming after ``after`` must receive.
 
-    Attributes:
-        reset: The log no longer holds everything after ``after`` (or never
-            issued ``after``): the client must reload its state, or replay
-            from ``since``.
-        last_id: The id the subscriber is at once ``events`` are delivered.
-        events: ``(id, json)`` pairs, oldest first; on a reset, every event
-            the log still holds (those after ``since``).
-        since: On a reset, the id the events resume from: the last id the log
-            no longer keeps.
+    On a ``reset`` (the log no longer holds everything after ``after``, or never
+    issued it) ``events`` are all it still holds, those after ``since``.
     """
 
     reset: bool

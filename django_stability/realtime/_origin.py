@@ -1,22 +1,4 @@
-"""``OriginCheck``: a browser page on another site cannot open a user's WebSocket.
-
-Browsers send the session cookie with a WebSocket handshake whatever page
-opens it, and the same-origin policy does not apply to WebSockets: without an
-Origin check, any site a logged-in user visits could subscribe to their
-channels (cross-site WebSocket hijacking). So the library's own
-``websocket_urlpatterns`` check the ``Origin`` header themselves, rather than
-rely on every project wrapping them in Channels' ``AllowedHostsOriginValidator``.
-
-The rule is Channels' ``AllowedHostsOriginValidator`` (``ALLOWED_HOSTS``, with
-``localhost``, ``127.0.0.1`` and ``[::1]`` when ``DEBUG`` is on and
-``ALLOWED_HOSTS`` is empty; a leading dot matches subdomains, ``*`` anything),
-read on every handshake, with one difference: a handshake *without* an
-``Origin`` header is let through. Browsers always send one on a WebSocket
-handshake, so its absence means a non-browser client (a command-line tool, a
-mobile app, a server), which could forge any Origin anyway; the check exists
-for browsers. ``Origin: null`` (a sandboxed or opaque origin) is refused.
-A refused handshake gets HTTP 403 and never reaches the consumer.
-"""
+"""``OriginCheck``: a browser page on another site cannot open a user's WebSocket (see docs/realtime.rst)."""
 
 from __future__ import annotations
 
@@ -26,8 +8,6 @@ from urllib.parse import urlparse
 
 from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
-
-__all__ = ["OriginCheck", "origin_allowed"]
 
 _log = logging.getLogger("django_stability.realtime")
 _DEBUG_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -41,7 +21,7 @@ def _allowed_hosts() -> list[str]:
 
 
 def origin_allowed(headers: Any) -> bool:
-    """Whether a handshake with these ASGI ``headers`` may go on (see the module docstring)."""
+    """Whether a handshake with these ASGI ``headers`` may go on: no Origin (not a browser), or one of ``ALLOWED_HOSTS``."""
     origins = [value for name, value in headers if name.lower() == b"origin"]
     if not origins:
         return True

@@ -1,22 +1,4 @@
-"""Who may subscribe to which channel: ``STABILITY_REALTIME["CHANNELS"]``, denying by default.
-
-::
-
-    STABILITY_REALTIME = {
-        "CHANNELS": {
-            "notes": "authenticated",            # every logged-in user
-            "user-{user.pk}": "authenticated",   # each user their own channel
-            "ops-*": "staff",                    # shell-style * : any run of characters
-            "reports": "perm:reports.view_report",
-            "rooms-*": "myproject.realtime.may_join",  # (user, channel) -> bool, sync or async
-        }
-    }
-
-The first pattern that matches the channel decides; a channel no pattern
-matches is refused (4403, SSE 403). ``*`` in a pattern stands for any run of
-characters; ``{user.pk}`` and ``{user.username}`` for the subscribing
-user's own values.
-"""
+"""Who may subscribe to which channel: ``STABILITY_REALTIME["CHANNELS"]``, denying by default (see docs/realtime.rst)."""
 
 from __future__ import annotations
 
@@ -28,7 +10,8 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.utils.module_loading import import_string
 
-from django_stability.conf import cached_on_settings, conf
+from django_stability.conf import cached_on_settings
+from django_stability.realtime._settings import realtime_config
 
 _PLACEHOLDER = re.compile(r"\{user\.(pk|username)\}")
 
@@ -52,7 +35,7 @@ def _permission(perm: str) -> Rule:
 
 
 def _rule(value: Any) -> Rule:
-    """The function a rule of the setting names (the system checks validated it)."""
+    """The function a rule of the setting names (the parser validated it)."""
     if callable(value):
         return value  # type: ignore[no-any-return]
     if value == "authenticated":
@@ -67,7 +50,7 @@ def _rule(value: Any) -> Rule:
 
 @cached_on_settings
 def _policy() -> tuple[tuple[str, Rule], ...]:
-    channels = conf.realtime_option("CHANNELS") or {}
+    channels = realtime_config().channels
     return tuple((str(pattern), _rule(rule)) for pattern, rule in channels.items())
 
 

@@ -1,13 +1,4 @@
-"""Events this process read lately, so that one log read serves every local subscriber.
-
-A broadcast wakes every subscriber of the channel in every process; without
-this, each would read the log itself, one Redis round trip per subscriber per
-event. Here the first subscriber woken in a process reads (the others waiting
-for *that* read rather than starting their own), and the events it got are
-kept, per channel, as a run of consecutive ids that later wake-ups are served
-from. Events never change once appended, so a kept run can only be stale by
-holding events the log has since trimmed, which is harmless.
-"""
+"""Events this process read lately, so that one log read serves every local subscriber."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Close every realtime connection of this process when ``shutdown_started`` is sent.
-
-The signal may be sent from any thread (a signal handler, a management
-command, the event loop itself): each consumer is reached on its own loop
-with ``call_soon_threadsafe``.
-"""
+"""Close every realtime connection of this process, on its own loop, when ``shutdown_started`` is sent from any thread."""
 
 from __future__ import annotations
 

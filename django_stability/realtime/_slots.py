@@ -1,11 +1,4 @@
-"""Per-user connection slots and connect rate, shared by every process.
-
-A user's slots are a sorted set ``rt:slots:<user>`` of connection ids scored by
-their deadline (ms). A live connection renews its slot on every heartbeat; a
-connection whose process died stops renewing, and its slot expires after
-``SLOT_TTL_BEATS`` heartbeats. The connect rate is a fixed-window counter
-``rt:rate:<user>`` checked in the same script, so one round trip decides both.
-"""
+"""Per-user connection slots and connect rate, shared by every process, decided in one round trip."""
 
 from __future__ import annotations
 

@@ -6,17 +6,15 @@ import asyncio
 import json
 import random
 from typing import Any
-from urllib.parse import parse_qs
 
 import structlog
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 
-from django_stability import metrics
-from django_stability.app_version import app_version
 from django_stability.correlation import asgi_headers
+from django_stability.realtime._connection import bind_context, header, query_param
 from django_stability.realtime._session import HTTP_STATUS, Refusal
-from django_stability.realtime._subscriber import Subscriber, bind_context, header
+from django_stability.realtime._subscriber import Subscriber
 
 log = structlog.get_logger("django_stability.realtime")
 
@@ -29,6 +27,10 @@ HEADERS = [
 
 
 ALLOWED_METHODS = ("GET", "HEAD")
+#: The answer to any other method (405 is an HTTP status, not a close code).
+METHOD_NOT_ALLOWED = Refusal(
+    405, "method_not_allowed", "The event stream answers GET and HEAD only."
+)
 
 
 class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
@@ -82,28 +84,14 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
     async def _refuse_method(self) -> None:
         self.correlation_id = bind_context(self.scope)
         log.info("realtime.refused", code=405, error="method_not_allowed")
-        problem = {
-            "type": "about:blank",
-            "title": "Method Not Allowed",
-            "status": 405,
-            "detail": "The event stream answers GET and HEAD only.",
-            "code": "method_not_allowed",
-            "correlation_id": self.correlation_id,
-        }
-        headers = [
-            (b"Content-Type", b"application/problem+json"),
-            (b"Cache-Control", b"no-store"),
-            (b"Allow", b", ".join(m.encode() for m in ALLOWED_METHODS)),
-            *asgi_headers(self.correlation_id),
-        ]
-        await self.send_response(405, json.dumps(problem).encode(), headers=headers)
+        allow = (b"Allow", b", ".join(m.encode() for m in ALLOWED_METHODS))
+        await self._refuse(METHOD_NOT_ALLOWED, "Method Not Allowed", allow)
 
     async def handle(self, body: bytes) -> None:
         self.correlation_id = bind_context(self.scope)
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         raw_id = header(self.scope, b"last-event-id")
         if raw_id is None:
-            raw_id = query.get("last_event_id", [None])[-1]
+            raw_id = query_param(self.scope, "last_event_id")
         await self.subscribe(raw_id)
 
     async def _begin(self) -> None:
@@ -113,22 +101,17 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
         )
         await self._write(f"retry: {self.retry_ms()}\n\n")
 
-    async def _send_subscribed(self) -> None:
-        session = self.session
-        assert session is not None
-        payload = {
-            "channel": session.channel,
-            "last_event_id": session.last_id,
-            "version": app_version(),
-        }
+    async def _send_subscribed(self, payload: dict[str, Any]) -> None:
         await self._write(f"event: subscribed\ndata: {json.dumps(payload)}\n\n")
 
-    async def _refuse(self, refusal: Refusal) -> None:
-        log.info("realtime.refused", code=refusal.code, error=refusal.error)
-        status = HTTP_STATUS[refusal.code]
+    async def _refuse(
+        self, refusal: Refusal, title: str = "", *extra: tuple[bytes, bytes]
+    ) -> None:
+        """Answer ``refusal`` as a problem+json response (its close code's HTTP status)."""
+        status = HTTP_STATUS.get(refusal.code, refusal.code)
         problem = {
             "type": "about:blank",
-            "title": refusal.error.replace("_", " "),
+            "title": title or refusal.error.replace("_", " "),
             "status": status,
             "detail": refusal.detail,
             "code": refusal.error,
@@ -137,6 +120,7 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
         headers = [
             (b"Content-Type", b"application/problem+json"),
             (b"Cache-Control", b"no-store"),
+            *extra,
             *asgi_headers(self.correlation_id),
         ]
         if refusal.retry_after is not None:
@@ -152,15 +136,11 @@ class EventStreamConsumer(Subscriber, AsyncHttpConsumer):  # type: ignore[misc]
         payload = {"channel": self.session.channel, "last_event_id": since}
         await self._write(f"event: reset\nid: {since}\ndata: {json.dumps(payload)}\n\n")
 
-    async def _send_events(
-        self, events: list[tuple[int, str]], *, replayed: bool = False
-    ) -> None:
+    async def _send_events(self, events: list[tuple[int, str]]) -> None:
         if events:
             await self._write(
                 "".join(f"id: {eid}\ndata: {data}\n\n" for eid, data in events)
             )
-        if replayed and events:
-            metrics.realtime_replayed.labels(self.transport).inc(len(events))
 
     async def tick(self) -> None:
         """One keep-alive: renew the slot, send a comment, poll the log.

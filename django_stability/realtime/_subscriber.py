@@ -1,161 +1,41 @@
-"""What both consumers do once a subscriber is admitted: replay, catch up, heartbeats, cleanup.
-
-Each consumer supplies how a reset and events are written (JSON frames or SSE
-lines) and what one heartbeat does; the reading of the log, the locking that
-keeps ids in order and the cleanup are here, once.
-"""
+"""What both consumers do once a client is connected: admission, replay, catch-up, heartbeats, cleanup."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import structlog
-from channels.exceptions import StopConsumer
-from channels.layers import get_channel_layer
 
 from django_stability import metrics
-from django_stability.conf import conf
-from django_stability.correlation import scope_correlation_id, set_correlation_id
+from django_stability.app_version import app_version
 from django_stability.realtime import _policy, _session, _shutdown
+from django_stability.realtime._connection import Connection, TooSlow, url_channel
+from django_stability.realtime._hub import Hub, hub_for, quietly
 from django_stability.realtime._log import Replay
-from django_stability.realtime._session import Session
+from django_stability.realtime._session import Refusal, Session
 from django_stability.state import StateUnavailable
 
 log = structlog.get_logger("django_stability.realtime")
 
 
-def header(scope: dict[str, Any], name: bytes) -> str | None:
-    """The first value of header ``name`` (lower case) in an ASGI scope."""
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
-def url_channel(scope: dict[str, Any]) -> object:
-    """The ``channel`` URL kwarg of the route (not yet validated)."""
-    return scope.get("url_route", {}).get("kwargs", {}).get("channel")
-
-
-def bind_context(scope: dict[str, Any]) -> str:
-    """Bind the correlation ID, user and channel into this task's log lines; return the ID.
-
-    The ID is the first valid one among the ``STABILITY_CORRELATION_HEADERS``
-    of the request, as for HTTP requests, or a new one.
-    """
-    user: Any = scope.get("user")
-    channel = url_channel(scope)
-    cid = scope_correlation_id(scope)
-    set_correlation_id(cid)
-    user_id = str(user.pk) if getattr(user, "is_authenticated", False) else None
-    structlog.contextvars.bind_contextvars(
-        user_id=user_id, realtime_channel=str(channel)[:200]
-    )
-    return cid
-
-
-class TooSlow(Exception):
-    """The client did not take a message within ``SEND_TIMEOUT``: it is dropped."""
-
-
-class Subscriber:
+class Subscriber(Connection):
     """Mixin for the consumers; see ``ResilientConsumer`` for the public hooks."""
 
     clock = staticmethod(time.time)
-    transport = ""
     session: Session | None = None
     ticker: asyncio.Task[None] | None = None
-    channel_layer: Any
-    channel_layer_alias: str
-    scope: dict[str, Any]
-    dropped = False
-    #: The connection ends on an error of the server's (closed with 1011, not 4408).
-    failed = False
-    _sent = False
-    _main: asyncio.Task[Any] | None = None
-    _raw_send: Any = None
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Serve one connection: every message from the client, every send bounded in time.
-
-        Channels' own loop would also listen on a layer channel of this
-        consumer's, which the realtime layer never uses (the process's hub
-        receives the wake-ups): with channels-redis, a lost Redis connection
-        crashed every consumer through it. Here only the client is listened to.
-        """
-        self.scope = scope
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        self._raw_send = send
-        self.base_send = self._bounded_send
-        self._main = asyncio.current_task()
-        try:
-            while True:
-                await self.dispatch(await receive())  # type: ignore[attr-defined]
-        except (StopConsumer, TooSlow):
-            pass
-        except asyncio.CancelledError:
-            if not self.dropped:
-                raise
-            if self._main is not None:
-                self._main.uncancel()
-        except Exception:
-            if not self._sent:
-                raise  # nothing answered yet: OutageGuard (or the server) answers
-            # The connection is open: end it cleanly rather than as an ASGI
-            # exception and a drop without a close frame.
-            log.exception("realtime.consumer_failed")
-            self.dropped = self.failed = True
-        finally:
-            if self.dropped:
-                await self._after_drop()
-            else:
-                await self.stop()  # whatever ended it, no gauge or slot stays behind
-
-    def send_timeout(self) -> float:
-        """Seconds one message may wait for the client to take it (``SEND_TIMEOUT``)."""
-        if self.session is not None:
-            return self.session.options.send_timeout
-        return float(conf.realtime_option("SEND_TIMEOUT"))
-
-    async def _bounded_send(self, message: dict[str, Any]) -> None:
-        if self.dropped:
-            raise TooSlow("the client was dropped")
-        self._sent = True
-        try:
-            async with asyncio.timeout(self.send_timeout()):
-                await self._raw_send(message)
-        except TimeoutError:
-            self._drop()
-            raise TooSlow(f"no send completed in {self.send_timeout()} s") from None
-
-    def _drop(self) -> None:
-        """End this connection from whichever task found the client too slow."""
-        if self.dropped:
-            return
-        self.dropped = True
-        log.info("realtime.too_slow", send_timeout=self.send_timeout())
-        metrics.realtime_dropped.labels(self.transport).inc()
-        main = self._main
-        if main is not None and main is not asyncio.current_task():
-            main.cancel()
-
-    def _last_message(self) -> dict[str, Any]:  # pragma: no cover - always overridden
-        """What ends the connection on the transport's terms (a close frame, the stream's end)."""
-        raise NotImplementedError
-
-    async def _after_drop(self) -> None:
-        """Free the slot and the gauge at once; say goodbye only if the client takes it quickly."""
-        await self.stop()
-        try:
-            async with asyncio.timeout(1):
-                await self._raw_send(self._last_message())
-        except (
-            Exception
-        ):  # the client still reads nothing: the server closes the socket
-            log.debug("realtime.goodbye_not_sent")
+    # Each consumer writes these for its transport.
+    tick: Callable[[], Awaitable[None]]
+    restart_soon: Callable[[], None]
+    _refuse: Callable[[Refusal], Awaitable[None]]
+    _send_reset: Callable[[int], Awaitable[None]]
+    _send_subscribed: Callable[[dict[str, Any]], Awaitable[None]]
+    _send_events: Callable[[list[tuple[int, str]]], Awaitable[None]]
 
     def can_subscribe(self, user: Any, channel: str) -> bool | Awaitable[bool]:
         """Whether ``user`` (authenticated) may subscribe to ``channel``.
@@ -181,69 +61,38 @@ class Subscriber:
         """
         assert self.session is not None
         while True:
-            await asyncio.sleep(self.session.options.heartbeat)
+            await asyncio.sleep(self.session.config.heartbeat)
             yield
 
-    # Each consumer writes these four for its transport.
-
-    async def tick(self) -> None:  # pragma: no cover - always overridden
-        """One heartbeat."""
-        raise NotImplementedError
-
-    async def _send_reset(
-        self, since: int
-    ) -> None:  # pragma: no cover - always overridden
-        raise NotImplementedError
-
-    async def _send_subscribed(self) -> None:  # pragma: no cover - always overridden
-        raise NotImplementedError
-
-    async def _send_events(  # pragma: no cover - always overridden
-        self, events: list[tuple[int, str]], *, replayed: bool = False
-    ) -> None:
-        raise NotImplementedError
-
-    def restart_soon(self) -> None:  # pragma: no cover - always overridden
-        raise NotImplementedError
-
-    async def _refuse(  # pragma: no cover - always overridden
-        self, refusal: _session.Refusal
-    ) -> None:
-        raise NotImplementedError
+    async def _hub(self, step: Callable[[Hub], Awaitable[None]], what: str) -> None:
+        """Run ``step`` on this process's hub (none without a channel layer); a failure is only logged."""
+        if self.channel_layer is not None:
+            await quietly(step(hub_for(self.channel_layer)), what)
 
     async def subscribe(self, raw_id: str | None) -> None:
-        """Admit the client to its URL's channel from ``raw_id``, replay and start; or refuse it.
-
-        A refusal of admission (bad channel or id, anonymous, not allowed,
-        over a limit) and a log that cannot be read are told the client the
-        transport's way (a close code, a problem response).
-        """
+        """Admit the client to its URL's channel from ``raw_id``, replay and start; or refuse it the transport's way."""
         session, refusal, last_id = await _session.admit(
             url_channel(self.scope),
             raw_id,
             self.scope.get("user"),
             self.can_subscribe,
+            self.config,
             self.clock,
         )
-        if refusal is None:
-            assert session is not None
-            replay = await self.start(session, last_id)
-            if replay is not None:
-                self.started(replay)
+        if session is not None:
+            if await self._start(session, last_id):
+                self.ticker = asyncio.create_task(self._tick_loop())
                 return
-            refusal = _session.LOG_UNAVAILABLE
+            refusal = _session.LOG_UNAVAILABLE  # come back with the same id
+        assert refusal is not None
+        log.info("realtime.refused", code=refusal.code, error=refusal.error)
         await self._refuse(refusal)
 
     async def _begin(self) -> None:
         """Open the stream, once the first log read succeeded (SSE sends its headers here)."""
 
-    async def start(self, session: Session, last_id: int | None) -> Replay | None:
-        """Count, register and join ``session``, then send its replay (or reset) and ``subscribed``.
-
-        ``None`` when the log cannot be read (Redis unreachable): nothing was
-        sent, the session is stopped again, and the caller refuses the client
-        with ``LOG_UNAVAILABLE`` so that it comes back with the same id.
-        """
+    async def _start(self, session: Session, last_id: int | None) -> bool:
+        """Count, register and join ``session``, send its replay and ``subscribed``; ``False`` (stopped) if the log is unreadable."""
         self.session = session
         metrics.realtime_connections.labels(self.transport).inc()
         _shutdown.register(self)
@@ -251,7 +100,9 @@ class Subscriber:
         # The lock is taken before joining: a wake-up the hub hands over
         # while the replay is read waits for it, and then finds its id sent.
         async with session.lock:
-            await _session.join(self.channel_layer, session, self)
+            await self._hub(
+                lambda hub: hub.join(session.group, self), "join the wake-up group"
+            )
             try:
                 replay = await session.read(last_id)
             except StateUnavailable as exc:
@@ -260,23 +111,24 @@ class Subscriber:
                 await self._begin()
                 if replay.reset:
                     await self._send_reset(replay.since)
-                await self._send_events(replay.events, replayed=True)
-                await self._send_subscribed()
+                await self._send_events(replay.events)
+                replayed = len(replay.events)
+                if replayed:
+                    metrics.realtime_replayed.labels(self.transport).inc(replayed)
+                await self._send_subscribed(
+                    {
+                        "channel": session.channel,
+                        "last_event_id": session.last_id,
+                        "version": app_version(),
+                    }
+                )
+                log.info("realtime.subscribed", replayed=replayed, reset=replay.reset)
         if replay is None:
             await self.stop()
-        return replay
-
-    def started(self, replay: Replay) -> None:
-        """Log the subscription and start the heartbeats."""
-        log.info("realtime.subscribed", replayed=len(replay.events), reset=replay.reset)
-        self.ticker = asyncio.create_task(self._tick_loop())
+        return replay is not None
 
     async def catch_up(self, upto: int | None = None) -> None:
-        """Send whatever the log holds after the last id sent (a reset if it lost some).
-
-        With ``upto`` (a wake-up's id), events this process already read serve it.
-        While the log cannot be read this sends nothing and keeps the last id.
-        """
+        """Send what the log holds after the last id sent (a reset if it lost some), up to ``upto`` from kept events."""
         session = self.session
         if session is None:
             return
@@ -296,16 +148,14 @@ class Subscriber:
             if replay.reset:
                 # The log was lost (or outran this subscriber); when Redis lost
                 # its data, this process's wake-up membership went with it.
-                await _session.rejoin(self.channel_layer, session)
+                await self._hub(
+                    lambda hub: hub.rejoin(session.group), "rejoin the wake-up group"
+                )
                 await self._send_reset(replay.since)
             await self._send_events(replay.events)
 
     async def stability_wakeup(self, message: dict[str, Any]) -> None:
-        """A broadcast woke us up: read the log unless we already sent that id.
-
-        A wake-up with ``catch_up`` (the hub's, after the layer failed) renews
-        the slot and reads the log after the last id sent, whatever it holds.
-        """
+        """A broadcast woke us up: read the log unless that id was sent; the hub's ``catch_up`` also renews the slot."""
         upto = None if message.get("catch_up") else message.get("id", 0)
         if upto is None and self.session is not None:
             # Redis may have come back empty: hold the slot again now, not at
@@ -327,8 +177,9 @@ class Subscriber:
         async for _ in self.ticks():
             try:
                 await self.tick()
-                if self.session is not None:
-                    await _session.refresh(self.channel_layer, self.session)
+                if (session := self.session) is not None:
+                    renew = functools.partial(Hub.refresh, group=session.group)
+                    await self._hub(renew, "renew the wake-up group")
             except TooSlow:
                 return  # the connection is being closed
             except Exception as exc:
@@ -351,5 +202,8 @@ class Subscriber:
         self.session = None
         _shutdown.unregister(self)
         metrics.realtime_connections.labels(self.transport).dec()
-        await _session.leave(self.channel_layer, session, self)
+        await quietly(session.release(), "free the connection slot")
+        await self._hub(
+            lambda hub: hub.leave(session.group, self), "leave the wake-up group"
+        )
         return True

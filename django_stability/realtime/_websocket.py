@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import parse_qs
 
 import structlog
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from django_stability import metrics
-from django_stability.app_version import app_version
 from django_stability.correlation import asgi_headers
-from django_stability.realtime import _session
-from django_stability.realtime._session import Heartbeat, Refusal
-from django_stability.realtime._subscriber import Subscriber, bind_context
+from django_stability.realtime._connection import bind_context, query_param
+from django_stability.realtime._session import HEARTBEAT_TIMEOUT, RESTARTING, Refusal
+from django_stability.realtime._subscriber import Subscriber
 
 log = structlog.get_logger("django_stability.realtime")
 
@@ -37,40 +34,27 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
     """
 
     transport = "websocket"
+    #: Heartbeats sent since the client last sent anything: at two, the next beat drops it.
+    unanswered = 0
 
     async def connect(self) -> None:
-        self.heartbeat = Heartbeat()
         cid = bind_context(self.scope)
         # Accept first: a close before accept reaches the browser as 1006,
         # losing the code that tells the client what to do. The handshake's
         # answer carries the correlation and version headers, as HTTP ones do.
         await self.accept(headers=asgi_headers(cid))
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        await self.subscribe(query.get("last_event_id", [None])[-1])
+        await self.subscribe(query_param(self.scope, "last_event_id"))
 
-    async def _send_subscribed(self) -> None:
-        session = self.session
-        assert session is not None
-        await self.send_json(
-            {
-                "type": "subscribed",
-                "channel": session.channel,
-                "last_event_id": session.last_id,
-                "heartbeat": session.options.heartbeat,
-                "version": app_version(),
-            }
-        )
+    async def _send_subscribed(self, payload: dict[str, Any]) -> None:
+        assert self.session is not None
+        heartbeat = self.session.config.heartbeat
+        await self.send_json({"type": "subscribed", **payload, "heartbeat": heartbeat})
 
     async def _refuse(self, refusal: Refusal) -> None:
-        log.info("realtime.refused", code=refusal.code, error=refusal.error)
-        message: dict[str, Any] = {
-            "type": "error",
-            "error": refusal.error,
-            "detail": refusal.detail,
-        }
-        if refusal.retry_after is not None:
-            message["retry_after"] = refusal.retry_after
-        await self.send_json(message)
+        retry = (
+            {} if refusal.retry_after is None else {"retry_after": refusal.retry_after}
+        )
+        await self._error(refusal.error, refusal.detail, **retry)
         await self.close(code=refusal.code)
 
     async def _send_reset(self, since: int) -> None:
@@ -79,17 +63,13 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
             {"type": "reset", "channel": self.session.channel, "last_event_id": since}
         )
 
-    async def _send_events(
-        self, events: list[tuple[int, str]], *, replayed: bool = False
-    ) -> None:
+    async def _send_events(self, events: list[tuple[int, str]]) -> None:
         assert self.session is not None
         channel = self.session.channel_json
         for eid, data in events:
             await self.send(
                 text_data=f'{{"type":"event","channel":{channel},"id":{eid},"data":{data}}}'
             )
-        if replayed and events:
-            metrics.realtime_replayed.labels(self.transport).inc(len(events))
 
     async def tick(self) -> None:
         """One heartbeat: drop a silent client, else renew the slot, ping and poll the log.
@@ -98,21 +78,22 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         """
         if self.session is None:
             return
-        if not self.heartbeat.beat():
+        if self.unanswered >= 2:
             log.info("realtime.heartbeat_timeout")
-            await self.close(code=_session.HEARTBEAT_TIMEOUT)
+            await self.close(code=HEARTBEAT_TIMEOUT)
             return
+        self.unanswered += 1
         await self.session.renew()
         await self.send_json({"type": "heartbeat"})
         await self.catch_up()
 
     def _last_message(self) -> dict[str, Any]:
-        code = INTERNAL_ERROR if self.failed else _session.HEARTBEAT_TIMEOUT
+        code = INTERNAL_ERROR if self.failed else HEARTBEAT_TIMEOUT
         return {"type": "websocket.close", "code": code}
 
     def restart_soon(self) -> None:
         """Close with 1012 (called on this consumer's loop when shutdown starts)."""
-        self._restart = asyncio.ensure_future(self.close(code=_session.RESTARTING))
+        self._restart = asyncio.ensure_future(self.close(code=RESTARTING))
 
     async def receive(
         self,
@@ -120,7 +101,7 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         bytes_data: bytes | None = None,
         **kwargs: Any,
     ) -> None:
-        self.heartbeat.heard()
+        self.unanswered = 0
         if text_data is None:
             await self._error("invalid_message", "send JSON text frames, not binary")
             return
@@ -137,8 +118,10 @@ class ResilientConsumer(Subscriber, AsyncJsonWebsocketConsumer):  # type: ignore
         elif content.get("type") != "heartbeat":
             await self._error("unknown_type", "the only client message is heartbeat")
 
-    async def _error(self, error: str, detail: str) -> None:
-        await self.send_json({"type": "error", "error": error, "detail": detail})
+    async def _error(self, error: str, detail: str, **extra: float) -> None:
+        await self.send_json(
+            {"type": "error", "error": error, "detail": detail, **extra}
+        )
 
     async def disconnect(self, code: int) -> None:
         if await self.stop():

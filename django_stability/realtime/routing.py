@@ -1,13 +1,6 @@
-"""Routes for the realtime consumers, to mount in the project's ASGI application.
+"""Routes for the realtime consumers, to mount in the project's ASGI application (see ``docs/realtime.rst``).
 
-``websocket_urlpatterns`` go in the ``"websocket"`` entry of a
-``ProtocolTypeRouter`` (inside ``AuthMiddlewareStack``), ``http_urlpatterns``
-in front of Django in its ``"http"`` entry. See ``docs/realtime.rst``.
-
-The WebSocket route checks the handshake's ``Origin`` against
-``ALLOWED_HOSTS`` itself (:class:`~django_stability.realtime._origin.OriginCheck`):
-a page on another site cannot open a logged-in user's connection, whether or
-not the project adds Channels' ``AllowedHostsOriginValidator``.
+The WebSocket route checks the handshake's ``Origin`` against ``ALLOWED_HOSTS`` itself.
 
 .. versionadded:: 0.1
 """

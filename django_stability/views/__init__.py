@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from django_stability.views import health
-from django_stability.views.breakers import breaker_action, breaker_detail, breaker_list
 from django_stability.views.drafts import draft, drafts
 from django_stability.views.keepalive import keepalive
 from django_stability.views.metrics import metrics
 from django_stability.views.version import version
 
 __all__ = [
-    "breaker_action",
-    "breaker_detail",
-    "breaker_list",
     "draft",
     "drafts",
     "health",

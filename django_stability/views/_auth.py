@@ -1,15 +1,5 @@
 """What the protected views share: the 401 for anonymous callers, the 405 for other methods,
 and the metrics token check, throttled per client address.
-
-A bearer token that does not match ``STABILITY_METRICS_TOKEN`` counts as one
-failure for the client's address (as the rate limits count it: IPv4, or the
-/64 of a global IPv6 address) in the shared-state engine. After
-:data:`TOKEN_FAILURES` failures in a window, further token checks from that
-address are refused with a 429 problem until the window ends, without
-comparing the token: a correct token sent then is refused as well, so the
-answer tells a guesser nothing. Each worker process that has not yet seen the
-address over its limit compares one more token, so a guesser gets at most
-``TOKEN_FAILURES.count`` guesses plus one per worker process per window.
 """
 
 from __future__ import annotations
@@ -41,17 +31,6 @@ from django_stability.state import get_engine
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
 
-__all__ = [
-    "TOKEN_FAILURES",
-    "Token",
-    "atoken_check",
-    "method_not_allowed",
-    "no_store",
-    "token_check",
-    "token_throttled",
-    "unauthorized",
-    "user_of",
-]
 
 #: Failed metrics-token checks allowed per client address and window.
 TOKEN_FAILURES: Final = Rate(10, 60)

@@ -1,28 +1,13 @@
-"""``stability/breakers/``: the breakers' live state as JSON, and the operator actions.
-
-``GET breakers/`` lists every breaker, ``GET breakers/<name>`` shows one,
-``POST breakers/<name>/{open,close,reset,release}`` applies an action and
-answers with the breaker after it. Staff with ``django_stability.view_breaker``
-may read, staff with ``change_breaker`` may act. Errors are problem details:
-401 anonymous, 403 not allowed, 404 unknown breaker, 405 wrong method.
-"""
+"""``stability/breakers/``: the breakers' live state as JSON, and the operator actions (staff only)."""
 
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from django_stability.breakers import (
-    act,
-    all_breakers,
-    breaker,
-    is_known,
-    operator_view,
-)
-from django_stability.breakers._registry import valid_name
+from django_stability.breakers import act, all_breakers, breaker, operator_view
+from django_stability.breakers._registry import is_known, valid_name
 from django_stability.errors import problem_response
-
-__all__ = ["breaker_action", "breaker_detail", "breaker_list"]
 
 _READ = ("GET", "HEAD")
 _WRITE = ("POST",)
@@ -95,12 +80,8 @@ async def breaker_detail(request: HttpRequest, name: str) -> HttpResponse:
 async def breaker_action(request: HttpRequest, name: str, action: str) -> HttpResponse:
     """Apply ``action`` (``open``, ``close``, ``reset``, ``release``) and answer with the breaker JSON.
 
-    The action is recorded like the admin's (``act(..., via="api")``): in
-    the admin history with the user, and a forced state in the database.
     The answer adds ``"recorded"``: ``false`` when the database could not
-    record it (it is down), in which case the action took effect in the
-    shared state all the same. These endpoints work while any breaker,
-    ``database`` included, is open or forced open (:func:`operator_view`).
+    record the action (it took effect all the same).
 
     .. versionadded:: 0.1
     """

@@ -12,7 +12,6 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from django_stability.conf import conf
 from django_stability.drafts import (
     DraftConflict,
     DraftError,
@@ -26,15 +25,15 @@ from django_stability.drafts import (
     summary_json,
     validate_key,
 )
-from django_stability.errors import CONTENT_TYPE, problem_response
+from django_stability.drafts._settings import parsed
+from django_stability.errors import problem_response
+from django_stability.errors._problem import CONTENT_TYPE
 from django_stability.views._auth import (
     method_not_allowed,
     no_store,
     unauthorized,
     user_of,
 )
-
-__all__ = ["draft", "drafts"]
 
 _LIST = ("GET", "HEAD")
 _ONE = ("GET", "HEAD", "PUT", "DELETE")
@@ -96,7 +95,7 @@ def _draft_body(request: HttpRequest) -> tuple[Any, Any]:
         raw = request.body
     except RequestDataTooBig:
         # Django's DATA_UPLOAD_MAX_MEMORY_SIZE: refused before it is read.
-        raise DraftTooLarge(conf.draft_max_bytes) from None
+        raise DraftTooLarge(parsed("draft_max_bytes")) from None
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):

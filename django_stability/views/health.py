@@ -1,15 +1,12 @@
 """``GET stability/health/{live,ready,startup}`` and the full report ``stability/health/``.
 
-Each probe has a sync view, which waits on the health loop's future (WSGI),
-and an async twin, which awaits it (ASGI); the URL patterns pick the one that
-suits the server (``django_stability._dual_urls``), so neither pays for a new
-event loop or a thread hand-off per probe (see
-:mod:`django_stability.health._workers`). The full report is sync only: it
-reads the session user, and it is not on a load balancer's hot path.
+Each probe has a sync view (WSGI) and an async twin (ASGI), built together;
+the URL patterns pick the one that suits the server (``_dual_urls``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core import checks as django_checks
@@ -19,9 +16,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django_stability.checks import TAG
 from django_stability.errors import problem_response
 from django_stability.health._responses import (
+    aprobe_report,
     probe_answer,
     probe_report,
-    probe_response,
 )
 from django_stability.views._auth import (
     Token,
@@ -30,16 +27,6 @@ from django_stability.views._auth import (
     token_check,
     token_throttled,
 )
-
-__all__ = [
-    "alive",
-    "aready",
-    "astartup",
-    "full",
-    "live",
-    "ready",
-    "startup",
-]
 
 _SAFE = ("GET", "HEAD")
 
@@ -66,71 +53,43 @@ async def _asees_detail(request: HttpRequest) -> bool:
     return await atoken_check(request) is Token.VALID
 
 
-# Read-only whatever the method: exempt so that a POST gets the honest 405, not a CSRF 403.
-@csrf_exempt
-def live(request: HttpRequest) -> HttpResponse:
-    """200 ``{"status": "ok", "checks": {}}``: the process answers HTTP; touches no dependency.
+def _probe_views(
+    kind: str, doc: str
+) -> tuple[Callable[[HttpRequest], HttpResponse], Callable[..., Any]]:
+    """The sync view of probe ``kind`` and its async twin, which differ only in how they wait."""
+    shows_detail = kind != "live"  # live has no checks: no token to judge
 
-    .. versionadded:: 0.1
-    """
-    if (refused := _method_not_allowed(request)) is not None:
-        return refused
-    return probe_answer("live", probe_report("live"))
+    def view(request: HttpRequest) -> HttpResponse:
+        if (refused := _method_not_allowed(request)) is not None:
+            return refused
+        detail = shows_detail and _sees_detail(request)
+        return probe_answer(kind, probe_report(kind), detail=detail)
 
+    async def aview(request: HttpRequest) -> HttpResponse:
+        if (refused := _method_not_allowed(request)) is not None:
+            return refused
+        detail = shows_detail and await _asees_detail(request)
+        return probe_answer(kind, await aprobe_report(kind), detail=detail)
 
-@csrf_exempt
-def ready(request: HttpRequest) -> HttpResponse:
-    """200 when the readiness checks pass; 503 + ``Retry-After`` on a failure or while draining.
-
-    .. versionadded:: 0.1
-    """
-    if (refused := _method_not_allowed(request)) is not None:
-        return refused
-    return probe_answer("ready", probe_report("ready"), detail=_sees_detail(request))
-
-
-@csrf_exempt
-def startup(request: HttpRequest) -> HttpResponse:
-    """503 until migrations are applied and the readiness checks passed once; then 200 for good.
-
-    .. versionadded:: 0.1
-    """
-    if (refused := _method_not_allowed(request)) is not None:
-        return refused
-    return probe_answer(
-        "startup", probe_report("startup"), detail=_sees_detail(request)
-    )
+    for func, name in ((view, kind), (aview, "a" + kind)):
+        func.__name__ = func.__qualname__ = name
+        func.__doc__ = f"{doc}\n\n.. versionadded:: 0.1"
+    # Read-only whatever the method: exempt so that a POST gets the honest 405, not a CSRF 403.
+    return csrf_exempt(view), csrf_exempt(aview)
 
 
-@csrf_exempt
-async def alive(request: HttpRequest) -> HttpResponse:
-    """The async twin of :func:`live`, which answers under ASGI.
-
-    .. versionadded:: 0.1
-    """
-    return live(request)  # touches nothing that blocks
-
-
-@csrf_exempt
-async def aready(request: HttpRequest) -> HttpResponse:
-    """The async twin of :func:`ready`, which answers under ASGI.
-
-    .. versionadded:: 0.1
-    """
-    if (refused := _method_not_allowed(request)) is not None:
-        return refused
-    return await probe_response("ready", detail=await _asees_detail(request))
-
-
-@csrf_exempt
-async def astartup(request: HttpRequest) -> HttpResponse:
-    """The async twin of :func:`startup`, which answers under ASGI.
-
-    .. versionadded:: 0.1
-    """
-    if (refused := _method_not_allowed(request)) is not None:
-        return refused
-    return await probe_response("startup", detail=await _asees_detail(request))
+live, alive = _probe_views(
+    "live",
+    '200 ``{"status": "ok", "checks": {}}``: the process answers HTTP; touches no dependency.',
+)
+ready, aready = _probe_views(
+    "ready",
+    "200 when the readiness checks pass; 503 + ``Retry-After`` on a failure or while draining.",
+)
+startup, astartup = _probe_views(
+    "startup",
+    "503 until migrations are applied and the readiness checks passed once; then 200 for good.",
+)
 
 
 def _authorized(request: HttpRequest) -> HttpResponse | None:

@@ -1,11 +1,4 @@
-"""``GET stability/metrics``: the Prometheus text exposition, for a scraper with the token or on loopback.
-
-With ``PROMETHEUS_MULTIPROC_DIR`` set (several worker processes), the answer
-aggregates the files every worker writes there, so any worker answers for all
-of them; otherwise it is this process's default registry, which also holds
-django-prometheus's metrics when a project has it (ours are all named
-``stability_*``, so nothing is registered twice).
-"""
+"""``GET stability/metrics``: the Prometheus text exposition, for a scraper with the token or on loopback."""
 
 from __future__ import annotations
 

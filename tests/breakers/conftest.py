@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -39,22 +40,18 @@ def make_breaker(engine: Engine, clock: FakeClock) -> MakeBreaker:
     """``make_breaker(name="b", **options)``: a breaker on the test's engine and clock."""
 
     def make(
-        name: str = "b", *, staleness: float = 1.0, **options: Any
+        name: str = "b",
+        *,
+        staleness: float = 1.0,
+        fallback: Callable[..., Any] | None = None,
+        **options: Any,
     ) -> CircuitBreaker:
+        # A callable fallback is for BreakerConfig itself; the setting names a dotted path.
+        config = BreakerConfig.from_options(name, options)
+        if fallback is not None:
+            config = dataclasses.replace(config, fallback=fallback)
         return CircuitBreaker(
-            name,
-            BreakerConfig.from_options(name, options),
-            clock=clock,
-            engine=engine,
-            staleness=staleness,
+            name, config, clock=clock, engine=engine, staleness=staleness
         )
 
     return make
-
-
-class Boom(Exception):
-    """The protected dependency failed."""
-
-
-class Declined(Exception):
-    """An error the protected code expects (excluded from the failure count)."""

@@ -3,74 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
-from django_stability.breakers import (
-    CircuitBreaker,
-    CircuitOpenError,
-    breaker_state_changed,
-)
-from django_stability.state import Engine
-from tests.breakers.conftest import Boom, Declined
-from tests.logcapture import capture_logs
-
-
-class Api:
-    """Calls through a breaker as a decorator, a context manager or ``call``, sync or async."""
-
-    def __init__(self, style: str) -> None:
-        self.style = style
-        self.asynchronous = style.startswith("async")
-
-    async def __call__(self, b: CircuitBreaker, fn: Any = None, *args: Any) -> Any:
-        fn = fn or (lambda: "ok")
-        if self.style == "decorator":
-            return b(fn)(*args)
-        if self.style == "with":
-            with b:
-                return fn(*args)
-        if self.style == "call":
-            return b.call(fn, *args)
-
-        async def afn(*a: Any) -> Any:
-            result = fn(*a)
-            return await result if asyncio.iscoroutine(result) else result
-
-        if self.style == "async-decorator":
-            return await b(afn)(*args)
-        if self.style == "async-with":
-            async with b:
-                return await afn(*args)
-        return await b.acall(afn, *args)
-
-
-STYLES = ["decorator", "with", "call", "async-decorator", "async-with", "async-call"]
+from django_stability.breakers import CircuitOpenError
+from tests.breakers.support import STYLES, Api, Boom, Declined, fail, raiser, state
 
 
 @pytest.fixture(params=STYLES)
 def api(request: pytest.FixtureRequest) -> Api:
+    """Each way of calling through a breaker: decorator, ``with``, ``call``, sync and async."""
     return Api(request.param)
-
-
-def raiser(exc: BaseException) -> Any:
-    def fn(*args: Any) -> Any:
-        raise exc
-
-    return fn
-
-
-async def fail(
-    api: Api, b: CircuitBreaker, n: int = 1, exc: type[Exception] = Boom
-) -> None:
-    for _ in range(n):
-        with pytest.raises(exc):
-            await api(b, raiser(exc()))
-
-
-async def state(api: Api, b: CircuitBreaker) -> str:
-    return await b.astate() if api.asynchronous else b.state
 
 
 async def test_successes_pass_through_and_keep_it_closed(api, make_breaker):
@@ -145,7 +88,7 @@ async def test_excluded_exceptions_do_not_count(api, make_breaker):
 
 async def test_excluded_by_dotted_path(make_breaker):
     """``exclude`` accepts dotted paths, as in settings."""
-    b = make_breaker(failure_threshold=1, exclude=["tests.breakers.conftest.Declined"])
+    b = make_breaker(failure_threshold=1, exclude=["tests.breakers.support.Declined"])
     await fail(Api("call"), b, 3, Declined)
     assert b.state == "closed"
 
@@ -232,106 +175,6 @@ async def test_a_slow_trial_reopens(make_breaker, clock):
     assert b.state == "open"
 
 
-async def test_a_closed_success_costs_no_store_call(clock):
-    """Between refreshes a closed breaker decides alone: one store call per staleness period."""
-
-    class CountingEngine(Engine):
-        calls = 0
-
-        def run(self, *args, **kwargs):
-            CountingEngine.calls += 1
-            return super().run(*args, **kwargs)
-
-    from django_stability.breakers import BreakerConfig
-
-    b = CircuitBreaker(
-        "c", BreakerConfig(), clock=clock, engine=CountingEngine(clock=clock)
-    )
-    fn = b(lambda: 1)
-    fn()
-    before = CountingEngine.calls
-    for _ in range(1_000):
-        fn()
-    assert CountingEngine.calls == before
-    clock.advance(1.0)
-    fn()
-    assert CountingEngine.calls == before + 1
-    assert b.snapshot().calls == 1_002
-
-
-async def test_two_processes_share_one_breaker(make_breaker, clock):
-    """Failures seen by one worker open the breaker for another within the staleness bound."""
-    one, two = make_breaker("shared"), make_breaker("shared")
-    assert two.state == "closed"
-    await fail(Api("call"), one, 5)
-    assert two.state == "closed"  # its view is still fresh
-    clock.advance(1.0)
-    assert two.state == "open"
-    with pytest.raises(CircuitOpenError):
-        two.call(lambda: 1)
-
-
-async def test_successes_of_all_processes_count_in_the_rate(make_breaker, clock):
-    """Each process's successes reach the shared window, so a rate is judged cluster-wide."""
-    one, two = (
-        make_breaker("rate", failure_rate=50, minimum_calls=10),
-        make_breaker("rate", failure_rate=50, minimum_calls=10),
-    )
-    for _ in range(6):
-        one.call(lambda: 1)
-        two.call(lambda: 1)
-    clock.advance(1.0)
-    assert (one.state, two.state) == ("closed", "closed")  # both flush their successes
-    await fail(Api("call"), one, 5)
-    assert one.snapshot().as_json()["failure_rate"] == round(5 * 100 / 17, 2)
-    assert one.state == "closed"
-
-
-def test_signal_log_and_snapshot_on_transition(make_breaker, clock):
-    """A transition sends breaker_state_changed once and logs one line with the breaker's name."""
-    seen = []
-
-    def receiver(sender, name, old, new, **kwargs):
-        seen.append((name, old, new))
-
-    breaker_state_changed.connect(receiver)
-    try:
-        b = make_breaker("sig", failure_threshold=2, reset_timeout=10)
-        with capture_logs() as logs:
-            for _ in range(3):
-                with pytest.raises((Boom, CircuitOpenError)):
-                    b.call(raiser(Boom()))
-        assert seen == [("sig", "closed", "open")]
-        line = logs.one("breaker_state_changed", breaker="sig")
-        assert (line["old"], line["new"], line["level"]) == (
-            "closed",
-            "open",
-            "warning",
-        )
-        data = b.snapshot().as_json()
-        assert data["state"] == "open" and data["forced"] is None
-        assert data["opened_at"].startswith("2027-01-15") and data["retry_at"]
-        assert data["config"]["failure_threshold"] == 2
-    finally:
-        breaker_state_changed.disconnect(receiver)
-
-
-async def test_async_signal_receivers_run(make_breaker):
-    """Async receivers of breaker_state_changed are awaited on the async path."""
-    seen = []
-
-    async def receiver(sender, name, old, new, **kwargs):
-        seen.append(new)
-
-    breaker_state_changed.connect(receiver)
-    try:
-        b = make_breaker("asig", failure_threshold=1)
-        await fail(Api("async-call"), b)
-        assert seen == ["open"]
-    finally:
-        breaker_state_changed.disconnect(receiver)
-
-
 def test_operator_commands(make_breaker, clock):
     """open, close, reset and release drive the shared state as the admin expects."""
     b = make_breaker("ops", failure_threshold=1)
@@ -361,48 +204,6 @@ async def test_async_operator_commands(make_breaker):
         await b.acommand("nope")
 
 
-def test_broken_bookkeeping_never_fails_the_call(clock):
-    """If the store itself errors (not an outage), calls still run and the error is logged."""
-
-    class BrokenEngine(Engine):
-        def run(self, *args, **kwargs):
-            raise RuntimeError("store bug")
-
-    from django_stability.breakers import BreakerConfig
-
-    b = CircuitBreaker(
-        "broken",
-        BreakerConfig(failure_threshold=1),
-        clock=clock,
-        engine=BrokenEngine(clock=clock),
-    )
-    with capture_logs() as logs:
-        assert b.call(lambda: 5) == 5
-        with pytest.raises(Boom):
-            b.call(raiser(Boom()))
-    assert logs.events("breaker_state_error", breaker="broken")
-
-
-def test_works_process_locally_when_redis_is_unreachable(clock):
-    """With Redis unreachable the breaker still trips (on process-local state) and says so."""
-    from django_stability.breakers import BreakerConfig
-    from tests.fixtures.redis_server import free_port
-
-    engine = Engine(
-        f"redis://127.0.0.1:{free_port()}/0", clock=clock, connect_timeout=0.2
-    )
-    b = CircuitBreaker(
-        "local", BreakerConfig(failure_threshold=2), clock=clock, engine=engine
-    )
-    with capture_logs() as logs:
-        for _ in range(2):
-            with pytest.raises(Boom):
-                b.call(raiser(Boom()))
-        assert b.state == "open"
-    assert logs.events("breaker_process_local", breaker="local")
-    engine.close()
-
-
 def test_repr_names_breaker_and_state(make_breaker):
     """The repr shows the name and the cached state."""
     assert repr(make_breaker("r")) == "<CircuitBreaker 'r' closed>"
@@ -417,30 +218,3 @@ def test_state_names(make_breaker, clock):
     b.call(lambda: 1)
     assert b.state == "half_open"
     assert b.snapshot().in_flight_trials == 0
-
-
-def test_metrics_count_transitions_calls_and_state(make_breaker, clock):
-    """Prometheus sees each transition once, the calls by outcome, and the state as a gauge."""
-    from prometheus_client import REGISTRY
-
-    def value(metric: str, **labels: str) -> float:
-        return REGISTRY.get_sample_value(metric, labels) or 0.0
-
-    name = f"metrics-{id(clock)}"
-    b = make_breaker(name, failure_threshold=2, reset_timeout=5)
-    for _ in range(3):
-        b.call(lambda: 1)
-    for _ in range(2):
-        with pytest.raises(Boom):
-            b.call(raiser(Boom()))
-    with pytest.raises(CircuitOpenError):
-        b.call(lambda: 1)
-    assert value("stability_breaker_transitions_total", breaker=name, to="open") == 1
-    assert value("stability_breaker_state", breaker=name) == 1
-    assert value("stability_breaker_calls_total", breaker=name, outcome="failure") == 2
-    assert value("stability_breaker_calls_total", breaker=name, outcome="rejected") == 1
-    assert value("stability_breaker_calls_total", breaker=name, outcome="success") == 3
-    clock.advance(5)
-    b.call(lambda: 1)
-    assert value("stability_breaker_state", breaker=name) == 0
-    assert value("stability_breaker_transitions_total", breaker=name, to="closed") == 1

@@ -2,7 +2,8 @@
 
 Each setting's checks are tested beside the code that reads it: ``test_core.py``,
 ``test_features.py``, ``test_project.py`` here, and ``test_checks.py`` in the
-packages that check their own settings (ratelimit, breakers, realtime, drafts).
+packages that check their own settings (ratelimit, breakers, realtime, drafts;
+health in ``health/test_settings.py``).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def main(outcome: str) -> None:
     from django.test import Client, override_settings
 
     from django_stability import metrics  # noqa: F401 - as the middleware loads it
-    from django_stability.health import start_local_drain
+    from django_stability.health._drain import start_local_drain
 
     print(os.getpid())
     if outcome == "idle":

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from django_stability.health import ProbeSet, _workers, stop_local_drain, use_probes
+from django_stability.health import _workers
+from django_stability.health._drain import stop_local_drain
+from django_stability.health._probes import ProbeSet, use_probes
 from tests.clock import FakeClock
 
 

@@ -6,7 +6,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
-from django_stability.health import ProbeSet, use_probes
+from django_stability.health._probes import ProbeSet, use_probes
 
 # The tests drive these servers from outside: results are not reused, so the
 # next probe after a change sees it, without waiting out the 1 s cache.

@@ -13,11 +13,8 @@ import pytest
 from django.core.asgi import get_asgi_application
 from django.test import AsyncClient, override_settings
 
-from django_stability.health import (
-    start_local_drain,
-    stop_local_drain,
-    with_health_probes,
-)
+from django_stability.health import with_health_probes
+from django_stability.health._drain import start_local_drain, stop_local_drain
 from tests.health.servers import DjangoServer
 
 urlpatterns: list[Any] = []  # a URLconf without django-stability, for one test

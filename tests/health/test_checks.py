@@ -23,7 +23,7 @@ from django_stability.health import (
     Migrations,
     Redis,
 )
-from django_stability.health.checks import describe
+from django_stability.health._described import describe
 from tests import services
 from tests.fixtures.redis_server import RedisServer, free_port
 

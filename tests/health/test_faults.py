@@ -20,7 +20,8 @@ from django.db import connection
 from django.test import override_settings
 from health_check.base import HealthCheck
 
-from django_stability.health import ProbeSet, set_drain
+from django_stability.health._drain import set_drain
+from django_stability.health._probes import ProbeSet
 from django_stability.state import get_engine
 from tests import services
 from tests.clock import FakeClock

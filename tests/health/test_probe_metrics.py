@@ -15,8 +15,9 @@ from django.test import Client, override_settings
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable, ServiceWarning
 
-from django_stability.health import start_local_drain, with_health_probes
+from django_stability.health import with_health_probes
 from django_stability.health._dependencies import check_dependencies
+from django_stability.health._drain import start_local_drain
 from tests.clock import FakeClock
 from tests.exposition import samples, value
 from tests.health.test_asgi_probes import call

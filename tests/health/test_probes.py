@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from django_stability.health import ProbeSet, Report, start_local_drain
-from django_stability.health._probes import MAX_AGE, Probe
+from django_stability.health._drain import start_local_drain
+from django_stability.health._probes import MAX_AGE, Probe, ProbeSet
+from django_stability.health._runner import Report
 from tests.clock import FakeClock
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from django_stability.health import GracefulShutdown, local_draining
+from django_stability.health import GracefulShutdown
+from django_stability.health._drain import local_draining
 from django_stability.signals import shutdown_started
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,7 +129,8 @@ _CHILD = """
 import os, signal, sys, time
 import django
 django.setup()
-from django_stability.health import install_sigterm_handler, local_draining
+from django_stability.health import install_sigterm_handler
+from django_stability.health._drain import local_draining
 from django_stability.signals import shutdown_started
 shutdown_started.connect(lambda sender, **kw: print("shutdown_started", kw["drain_seconds"], local_draining(), flush=True), weak=False)
 install_sigterm_handler(drain_seconds=0)

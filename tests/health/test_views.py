@@ -14,7 +14,8 @@ from django.test import AsyncClient, Client, override_settings
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable, ServiceWarning
 
-from django_stability.health import ProbeSet, set_drain, start_local_drain
+from django_stability.health._drain import set_drain, start_local_drain
+from django_stability.health._probes import ProbeSet
 from tests.clock import FakeClock
 from tests.http_modes import MODES, fetch, fetch_detailed
 

@@ -38,7 +38,8 @@ _FORK_CHILD = """
 import asyncio, os, signal, sys
 import django
 django.setup()
-from django_stability.health import run_checks, Cache
+from django_stability.health import Cache
+from django_stability.health._runner import run_checks
 from django_stability.health._workers import in_thread, run_sync
 
 def probe():

@@ -10,11 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.test import override_settings
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from django_stability.realtime._origin import origin_allowed
 from tests.fixtures.redis_server import free_port
 from tests.hostile.servers import wait_listening
 from tests.realtime.servers import ROOT, uvicorn_command
@@ -69,23 +67,3 @@ def test_a_foreign_origin_is_refused_and_an_allowed_one_connects(ws_url: str) ->
     assert asyncio.run(_handshake(ws_url, "http://127.0.0.1.evil.example")) == 403
     assert asyncio.run(_handshake(ws_url, "http://127.0.0.1:8000")) == 101
     assert asyncio.run(_handshake(ws_url, None)) == 101
-
-
-@pytest.mark.parametrize(
-    ("headers", "allowed"),
-    [
-        ([], True),
-        ([(b"origin", b"https://evil.example")], False),
-        ([(b"origin", b"https://127.0.0.1")], True),
-        ([(b"origin", b"null")], False),
-        (
-            [(b"origin", b"https://127.0.0.1"), (b"origin", b"https://evil.example")],
-            False,
-        ),
-        ([(b"origin", b"http://[::1")], False),
-    ],
-)
-def test_the_origin_rule(headers: list[tuple[bytes, bytes]], allowed: bool) -> None:
-    """No Origin (not a browser) passes; an Origin must be one of ALLOWED_HOSTS."""
-    with override_settings(ALLOWED_HOSTS=["127.0.0.1"], DEBUG=False):
-        assert origin_allowed(headers) is allowed

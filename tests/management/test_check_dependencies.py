@@ -14,8 +14,9 @@ from django.test import override_settings
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
-from django_stability.health import Report, _workers
+from django_stability.health import _workers
 from django_stability.health._dependencies import check_dependencies
+from django_stability.health._runner import Report
 from django_stability.management.commands import check_dependencies as command
 from tests.clock import FakeClock
 

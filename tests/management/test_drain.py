@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from django_stability.health import drain_state
+from django_stability.health._drain import drain_state
 from django_stability.state import get_engine
 from tests.fixtures.redis_server import RedisServer, free_port
 

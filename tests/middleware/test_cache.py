@@ -369,21 +369,29 @@ def test_view_no_store_disables_etag():
         [("/api/", "no-store\r\nSet-Cookie: x=1")],
         [(None, "no-store")],
         [("/api/", 3)],
+        [("/api/", "max-age=ten")],
+        [("/api/", "no-store,")],
         7,
     ],
 )
 def test_malformed_policies_fail_at_startup(policies, settings):
-    """A malformed policy list is an ImproperlyConfigured when the middleware is built."""
-    with pytest.raises(ImproperlyConfigured):
+    """What the system check calls an error is an ImproperlyConfigured, quoting its ID, at build time."""
+    with pytest.raises(
+        ImproperlyConfigured, match=r"^policies.*\(django_stability\.E00[56]\)$"
+    ):
         _run(HttpResponse(), policies=policies)
     settings.STABILITY_CACHE_POLICIES = policies
-    with pytest.raises(ImproperlyConfigured):
+    with pytest.raises(
+        ImproperlyConfigured, match=r"^STABILITY_CACHE_POLICIES.*E00[56]"
+    ):
         _run(HttpResponse())
 
 
-@pytest.mark.parametrize("version", ["", "1.0\n", "1.0\rX-Evil: 1", 1.0, None])
+@pytest.mark.parametrize(
+    "version", ["", "1.0\n", "1.0\rX-Evil: 1", 1.0, None, "1.0\u00e9", " 1.0"]
+)
 def test_malformed_version_fails_at_startup(version, settings):
-    """An empty, multi-line or non-str version is an ImproperlyConfigured when the middleware is built."""
+    """A version the check E002 refuses is an ImproperlyConfigured when the middleware is built."""
     settings.STABILITY_APP_VERSION = version
-    with pytest.raises(ImproperlyConfigured):
+    with pytest.raises(ImproperlyConfigured, match="^STABILITY_APP_VERSION "):
         _run(HttpResponse())

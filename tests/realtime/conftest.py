@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from channels.routing import URLRouter
+from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.test import override_settings
 from django.urls import path
 
@@ -109,3 +110,82 @@ def backend(
 def channel() -> str:
     """A channel name of this test's own."""
     return f"test.{uuid.uuid4().hex[:12]}"
+
+
+TIMEOUT = 5
+
+
+class Client:
+    """One WebSocket client of the driven consumer, with its own heartbeat queue."""
+
+    def __init__(self, channel: str, user: Any, query: str = "", clock: Any = None):
+        suffix = f"?{query}" if query else ""
+        self.comm = WebsocketCommunicator(ws_app, f"/ws/{channel}/{suffix}")
+        self.comm.scope["user"] = user
+        self.comm.scope["clock"] = clock or FakeClock(T0)
+        self.ticks: asyncio.Queue[None] = asyncio.Queue()
+        self.comm.scope["ticks"] = self.ticks
+
+    async def connect(self) -> None:
+        connected, _ = await self.comm.connect(timeout=TIMEOUT)
+        assert connected
+
+    async def recv(self) -> Any:
+        return await self.comm.receive_json_from(timeout=TIMEOUT)
+
+    async def closed_with(self) -> int:
+        output = await self.comm.receive_output(timeout=TIMEOUT)
+        assert output["type"] == "websocket.close"
+        return int(output["code"])
+
+    async def subscribe(self) -> dict[str, Any]:
+        await self.connect()
+        message = await self.recv()
+        assert message["type"] == "subscribed"
+        return message  # type: ignore[no-any-return]
+
+
+class Stream:
+    """One SSE request to the driven consumer; ``chunk()`` returns the next body part as text."""
+
+    def __init__(
+        self,
+        channel: str,
+        user: Any,
+        query: str = "",
+        headers: list[Any] | None = None,
+        method: str = "GET",
+    ):
+        suffix = f"?{query}" if query else ""
+        self.comm = HttpCommunicator(
+            sse_app, method, f"/sse/{channel}/", headers=headers or []
+        )
+        self.comm.scope["query_string"] = suffix[1:].encode()
+        self.comm.scope["user"] = user
+        self.comm.scope["clock"] = FakeClock(T0)
+        self.ticks: asyncio.Queue[None] = asyncio.Queue()
+        self.comm.scope["ticks"] = self.ticks
+
+    async def start(self) -> dict[str, Any]:
+        await self.comm.send_input({"type": "http.request", "body": b""})
+        start = await self.comm.receive_output(TIMEOUT)
+        assert start["type"] == "http.response.start"
+        return start  # type: ignore[no-any-return]
+
+    async def chunk(self) -> str:
+        body = await self.comm.receive_output(TIMEOUT)
+        assert body["type"] == "http.response.body"
+        return body["body"].decode()  # type: ignore[no-any-return]
+
+    async def open(self) -> str:
+        """Start the stream; return everything up to and including the ``subscribed`` event."""
+        start = await self.start()
+        assert start["status"] == 200
+        text = ""
+        while "event: subscribed" not in text:
+            text += await self.chunk()
+        return text
+
+    async def close(self) -> None:
+        await self.comm.send_input({"type": "http.disconnect"})
+        await self.comm.wait(TIMEOUT)

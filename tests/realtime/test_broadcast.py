@@ -6,13 +6,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import override_settings
 
-import django_stability.realtime as realtime
 from django_stability.realtime import abroadcast, broadcast
 from django_stability.realtime._log import READ, log_keys
 from django_stability.state import Engine
 from tests.fixtures.redis_server import free_port
-from tests.realtime.conftest import T0, User
-from tests.realtime.test_websocket import Client
+from tests.realtime.conftest import T0, Client, User
 
 
 async def test_sync_broadcast_reaches_a_subscriber(
@@ -71,17 +69,3 @@ async def test_a_layer_that_is_down_does_not_fail_broadcast(
     read = await backend.arun(READ, log_keys(channel), [round(T0 * 1000), 600_000, 0])
     assert read.events == [(eid, '{"n":1}')]
     assert "wake-up" in caplog.text
-
-
-def test_the_public_names_and_routes() -> None:
-    """The package exports the consumers lazily, and the routes match the documented paths."""
-    from django_stability.realtime import routing
-
-    assert realtime.ResilientConsumer.__name__ == "ResilientConsumer"
-    assert realtime.EventStreamConsumer.__name__ == "EventStreamConsumer"
-    with pytest.raises(AttributeError):
-        _ = realtime.Nope
-    ws = routing.websocket_urlpatterns[0].pattern.match("ws/stability/events/notes:1/")
-    sse = routing.http_urlpatterns[0].pattern.match("stability/events/notes:1/")
-    assert ws is not None and ws[2] == {"channel": "notes:1"}
-    assert sse is not None and sse[2] == {"channel": "notes:1"}

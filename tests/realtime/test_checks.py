@@ -7,16 +7,9 @@ from django.conf import settings as django_settings
 from django.core.checks import run_checks
 from django.test import override_settings
 
-from django_stability.conf import DEFAULT_REALTIME
-from django_stability.realtime._checks import REALTIME_OPTIONS
 from tests.checks import check_error_codes
 
 # STABILITY_REALTIME -----------------------------------------------------------
-
-
-def test_realtime_validators_cover_exactly_the_default_keys():
-    """Every key of the default STABILITY_REALTIME is validated, and no other."""
-    assert list(REALTIME_OPTIONS) == list(DEFAULT_REALTIME)
 
 
 def test_realtime_accepts_a_partial_dict():

@@ -13,13 +13,11 @@ import pytest
 from channels.layers import get_channel_layer
 
 from django_stability.realtime import _broadcast, abroadcast
-from django_stability.realtime._hub import REFRESH, hub_for
+from django_stability.realtime._hub import REFRESH, group_name, hub_for
 from django_stability.realtime._log import APPEND, encode_event, log_keys
-from django_stability.realtime._session import group_name
 from django_stability.state import Engine
 from tests.clock import FakeClock
-from tests.realtime.conftest import User
-from tests.realtime.test_websocket import Client
+from tests.realtime.conftest import Client, User
 
 
 async def members(group: str) -> int:

@@ -7,8 +7,7 @@ from prometheus_client import REGISTRY
 from django_stability.realtime import abroadcast
 from django_stability.state import Engine
 from tests.logcapture import capture_logs
-from tests.realtime.conftest import User
-from tests.realtime.test_websocket import Client
+from tests.realtime.conftest import Client, User
 
 
 def sample(name: str, transport: str = "websocket") -> float:

@@ -19,9 +19,7 @@ from django_stability.realtime import _broadcast, _session, abroadcast, broadcas
 from django_stability.state import Engine, StateUnavailable
 from tests.clock import FakeClock
 from tests.fixtures.redis_server import RedisServer
-from tests.realtime.conftest import T0, User
-from tests.realtime.test_sse import Stream
-from tests.realtime.test_websocket import Client
+from tests.realtime.conftest import T0, Client, Stream, User
 
 pytestmark = [pytest.mark.redis]
 

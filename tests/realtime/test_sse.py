@@ -2,67 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import pytest
-from channels.testing import HttpCommunicator
 from django.test import override_settings
 
 from django_stability.realtime import abroadcast
-from django_stability.signals import shutdown_started
 from django_stability.state import Engine
-from tests.clock import FakeClock
-from tests.realtime.conftest import T0, User, sse_app
-
-TIMEOUT = 5
-
-
-class Stream:
-    """One SSE request to the driven consumer; ``chunk()`` returns the next body part as text."""
-
-    def __init__(
-        self,
-        channel: str,
-        user: Any,
-        query: str = "",
-        headers: list[Any] | None = None,
-        method: str = "GET",
-    ):
-        suffix = f"?{query}" if query else ""
-        self.comm = HttpCommunicator(
-            sse_app, method, f"/sse/{channel}/", headers=headers or []
-        )
-        self.comm.scope["query_string"] = suffix[1:].encode()
-        self.comm.scope["user"] = user
-        self.comm.scope["clock"] = FakeClock(T0)
-        self.ticks: asyncio.Queue[None] = asyncio.Queue()
-        self.comm.scope["ticks"] = self.ticks
-
-    async def start(self) -> dict[str, Any]:
-        await self.comm.send_input({"type": "http.request", "body": b""})
-        start = await self.comm.receive_output(TIMEOUT)
-        assert start["type"] == "http.response.start"
-        return start  # type: ignore[no-any-return]
-
-    async def chunk(self) -> str:
-        body = await self.comm.receive_output(TIMEOUT)
-        assert body["type"] == "http.response.body"
-        return body["body"].decode()  # type: ignore[no-any-return]
-
-    async def open(self) -> str:
-        """Start the stream; return everything up to and including the ``subscribed`` event."""
-        start = await self.start()
-        assert start["status"] == 200
-        text = ""
-        while "event: subscribed" not in text:
-            text += await self.chunk()
-        return text
-
-    async def close(self) -> None:
-        await self.comm.send_input({"type": "http.disconnect"})
-        await self.comm.wait(TIMEOUT)
+from tests.realtime.conftest import TIMEOUT, Stream, User
 
 
 def data_lines(text: str) -> list[Any]:
@@ -242,16 +190,6 @@ async def test_over_the_cap_is_429_with_retry_after(
     assert start["status"] == 429
     assert int(dict(start["headers"])[b"Retry-After"]) >= 1
     await first.close()
-
-
-async def test_shutdown_ends_the_stream(backend: Engine, channel: str) -> None:
-    """shutdown_started ends every open stream so browsers reconnect elsewhere."""
-    stream = Stream(channel, User())
-    await stream.open()
-    await shutdown_started.asend(sender=None)
-    body = await stream.comm.receive_output(TIMEOUT)
-    assert body == {"type": "http.response.body", "body": b"", "more_body": False}
-    await stream.close()
 
 
 @override_settings(STABILITY_APP_VERSION="9.9.9")

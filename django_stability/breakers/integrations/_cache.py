@@ -1,24 +1,9 @@
-"""The cache breaker: a cache backend that wraps another one and turns its outage into misses.
-
-::
-
-    CACHES = {
-        "default": {
-            "BACKEND": "django_stability.breakers.integrations.BreakerCache",
-            "LOCATION": "redis://127.0.0.1:6379/1",
-            "OPTIONS": {
-                "BACKEND": "django_redis.cache.RedisCache",  # the wrapped backend
-                "BREAKER": "cache",  # optional, the breaker's name
-                # ...and the wrapped backend's own options.
-            },
-        }
-    }
-"""
+"""The cache breaker: a cache backend that wraps another one and turns its outage into misses."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.exceptions import ImproperlyConfigured
@@ -68,22 +53,11 @@ class BreakerCache(BaseCache):
     """A cache backend that sends every call of the wrapped backend through a breaker.
 
     While the breaker is open, or when the wrapped backend cannot reach its
-    server, reads answer as a miss and writes are dropped: the view goes on
-    without its cache, no exception reaches it. Connection errors (``OSError``,
-    redis-py's ``ConnectionError`` and ``TimeoutError``, django-redis's
-    ``ConnectionInterrupted``, plus ``OPTIONS["FAILURES"]``) count as
-    failures; any other error (``ValueError`` of ``incr`` on a missing key,
-    a value that does not pickle) reaches the caller as usual.
-
-    ``OPTIONS``: ``BACKEND`` (required) is the wrapped backend's dotted path,
-    ``BREAKER`` the breaker's name (default ``"cache"``) or a breaker object,
-    ``FAILURES`` a list of further exception classes (or dotted paths) that
-    count; every other key is the wrapped backend's own option. ``LOCATION``,
-    ``TIMEOUT``, ``KEY_PREFIX``, ``VERSION`` and ``KEY_FUNCTION`` are the
-    wrapped backend's.
-
-    Other methods of the wrapped backend (django-redis's ``ttl``, ``lock``,
-    ``keys``...) are passed through without the breaker.
+    server, reads answer as a miss and writes are dropped; other errors reach
+    the caller. ``OPTIONS``: ``BACKEND`` (required) is the wrapped backend's
+    dotted path, ``BREAKER`` the breaker's name (default ``"cache"``) or a
+    breaker object, ``FAILURES`` further exception classes (or dotted paths)
+    that count; every other key is the wrapped backend's own option.
 
     Args:
         server: ``LOCATION``.
@@ -111,45 +85,31 @@ class BreakerCache(BaseCache):
         extra = tuple(_imported(e) if isinstance(e, str) else e for e in extra)
         super().__init__({**params, "OPTIONS": {}})
         self.cache: BaseCache = wrapped(server, {**params, "OPTIONS": options})
-        self._target: str | CircuitBreaker = target
         # Looked up once per cache object (a process has a handful).
         self._failures = (*_default_failures(), *extra)
+        self._guard = _guard.Guard(target, self._counts, self._missed)
 
     @property
     def breaker(self) -> CircuitBreaker:
         """The breaker this cache goes through."""
-        return _guard.resolve(self._target)
+        return self._guard.breaker
 
     def _counts(self, exc: BaseException) -> bool:
         return isinstance(exc, self._failures) and not _answered(exc)
 
-    def _missed(self, method: str, exc: Exception) -> None:
+    def _missed(self, func: Callable[..., Any], miss: Any, exc: Exception) -> Any:
+        """``miss`` for an open breaker or an unreachable server; raises any other error."""
         if isinstance(exc, CircuitOpenError):
-            return
+            return miss
         if not self._counts(exc):
             raise exc
         log.warning(
             "cache_unavailable",
             breaker=self.breaker.name,
-            method=method,
+            method=getattr(func, "__name__", "?"),
             error=f"{type(exc).__name__}: {exc}",
         )
-
-    def _call(self, method: str, miss: Any, *args: Any, **kwargs: Any) -> Any:
-        func: Callable[..., Any] = getattr(self.cache, method)
-        try:
-            return _guard.call(self.breaker, self._counts, func, *args, **kwargs)
-        except Exception as exc:
-            self._missed(method, exc)
-            return miss
-
-    async def _acall(self, method: str, miss: Any, *args: Any, **kwargs: Any) -> Any:
-        func: Callable[..., Any] = getattr(self.cache, method)
-        try:
-            return await _guard.acall(self.breaker, self._counts, func, *args, **kwargs)
-        except Exception as exc:
-            self._missed(method, exc)
-            return miss
+        return miss
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names BaseCache lacks: the wrapped backend's extras.
@@ -160,29 +120,32 @@ class BreakerCache(BaseCache):
     # Reads: a miss --------------------------------------------------------------
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        return self._call("get", default, key, default, version=version)
+        return self._guard.call(default, self.cache.get, key, default, version=version)
 
     async def aget(
         self, key: Any, default: Any = None, version: int | None = None
     ) -> Any:
-        return await self._acall("aget", default, key, default, version=version)
+        return await self._guard.acall(
+            default, self.cache.aget, key, default, version=version
+        )
 
     def get_many(
         self, keys: Iterable[Any], version: int | None = None
     ) -> dict[Any, Any]:
-        return cast(dict[Any, Any], self._call("get_many", {}, keys, version=version))
+        return self._guard.call({}, self.cache.get_many, keys, version=version)
 
     async def aget_many(
         self, keys: Iterable[Any], version: int | None = None
     ) -> dict[Any, Any]:
-        found = await self._acall("aget_many", {}, keys, version=version)
-        return cast(dict[Any, Any], found)
+        return await self._guard.acall({}, self.cache.aget_many, keys, version=version)
 
     def has_key(self, key: Any, version: int | None = None) -> bool:
-        return bool(self._call("has_key", False, key, version=version))
+        return bool(self._guard.call(False, self.cache.has_key, key, version=version))
 
     async def ahas_key(self, key: Any, version: int | None = None) -> bool:
-        return bool(await self._acall("ahas_key", False, key, version=version))
+        return bool(
+            await self._guard.acall(False, self.cache.ahas_key, key, version=version)
+        )
 
     # Writes: dropped, answering as a failed write does ------------------------
 
@@ -193,7 +156,7 @@ class BreakerCache(BaseCache):
         timeout: float | None = DEFAULT_TIMEOUT,
         version: int | None = None,
     ) -> None:
-        self._call("set", None, key, value, timeout, version=version)
+        self._guard.call(None, self.cache.set, key, value, timeout, version=version)
 
     async def aset(
         self,
@@ -202,7 +165,9 @@ class BreakerCache(BaseCache):
         timeout: float | None = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the entry's expiry (Django's cache API), not a call timeout
         version: int | None = None,
     ) -> None:
-        await self._acall("aset", None, key, value, timeout, version=version)
+        await self._guard.acall(
+            None, self.cache.aset, key, value, timeout, version=version
+        )
 
     def add(
         self,
@@ -211,7 +176,11 @@ class BreakerCache(BaseCache):
         timeout: float | None = DEFAULT_TIMEOUT,
         version: int | None = None,
     ) -> bool:
-        return bool(self._call("add", False, key, value, timeout, version=version))
+        return bool(
+            self._guard.call(
+                False, self.cache.add, key, value, timeout, version=version
+            )
+        )
 
     async def aadd(
         self,
@@ -220,7 +189,9 @@ class BreakerCache(BaseCache):
         timeout: float | None = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the entry's expiry (Django's cache API), not a call timeout
         version: int | None = None,
     ) -> bool:
-        added = await self._acall("aadd", False, key, value, timeout, version=version)
+        added = await self._guard.acall(
+            False, self.cache.aadd, key, value, timeout, version=version
+        )
         return bool(added)
 
     def touch(
@@ -229,7 +200,9 @@ class BreakerCache(BaseCache):
         timeout: float | None = DEFAULT_TIMEOUT,
         version: int | None = None,
     ) -> bool:
-        return bool(self._call("touch", False, key, timeout, version=version))
+        return bool(
+            self._guard.call(False, self.cache.touch, key, timeout, version=version)
+        )
 
     async def atouch(
         self,
@@ -237,13 +210,18 @@ class BreakerCache(BaseCache):
         timeout: float | None = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the entry's expiry (Django's cache API), not a call timeout
         version: int | None = None,
     ) -> bool:
-        return bool(await self._acall("atouch", False, key, timeout, version=version))
+        touched = await self._guard.acall(
+            False, self.cache.atouch, key, timeout, version=version
+        )
+        return bool(touched)
 
     def delete(self, key: Any, version: int | None = None) -> bool:
-        return bool(self._call("delete", False, key, version=version))
+        return bool(self._guard.call(False, self.cache.delete, key, version=version))
 
     async def adelete(self, key: Any, version: int | None = None) -> bool:
-        return bool(await self._acall("adelete", False, key, version=version))
+        return bool(
+            await self._guard.acall(False, self.cache.adelete, key, version=version)
+        )
 
     def set_many(
         self,
@@ -251,7 +229,9 @@ class BreakerCache(BaseCache):
         timeout: float | None = DEFAULT_TIMEOUT,
         version: int | None = None,
     ) -> list[Any]:
-        failed = self._call("set_many", list(data), data, timeout, version=version)
+        failed = self._guard.call(
+            list(data), self.cache.set_many, data, timeout, version=version
+        )
         return list(failed or [])
 
     async def aset_many(
@@ -260,40 +240,42 @@ class BreakerCache(BaseCache):
         timeout: float | None = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the entry's expiry (Django's cache API), not a call timeout
         version: int | None = None,
     ) -> list[Any]:
-        failed = await self._acall(
-            "aset_many", list(data), data, timeout, version=version
+        failed = await self._guard.acall(
+            list(data), self.cache.aset_many, data, timeout, version=version
         )
         return list(failed or [])
 
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
-        self._call("delete_many", None, keys, version=version)
+        self._guard.call(None, self.cache.delete_many, keys, version=version)
 
     async def adelete_many(
         self, keys: Iterable[Any], version: int | None = None
     ) -> None:
-        await self._acall("adelete_many", None, keys, version=version)
+        await self._guard.acall(None, self.cache.adelete_many, keys, version=version)
 
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         # A dropped increment answers as a new counter would: limits built on
         # counters fail open while the cache is away.
-        return cast(int, self._call("incr", delta, key, delta, version=version))
+        return self._guard.call(delta, self.cache.incr, key, delta, version=version)
 
     async def aincr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
-        found = await self._acall("aincr", delta, key, delta, version=version)
-        return cast(int, found)
+        return await self._guard.acall(
+            delta, self.cache.aincr, key, delta, version=version
+        )
 
     def decr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
-        return cast(int, self._call("decr", -delta, key, delta, version=version))
+        return self._guard.call(-delta, self.cache.decr, key, delta, version=version)
 
     async def adecr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
-        found = await self._acall("adecr", -delta, key, delta, version=version)
-        return cast(int, found)
+        return await self._guard.acall(
+            -delta, self.cache.adecr, key, delta, version=version
+        )
 
     def clear(self) -> None:
-        self._call("clear", None)
+        self._guard.call(None, self.cache.clear)
 
     async def aclear(self) -> None:
-        await self._acall("aclear", None)
+        await self._guard.acall(None, self.cache.aclear)
 
     # Housekeeping: straight through -------------------------------------------
 

@@ -1,11 +1,4 @@
-"""The database breaker: every query and every (re)connection of a database alias goes through it.
-
-Queries go through a connection execute wrapper (Django's "database
-instrumentation"); connecting goes through a guard on the connection's
-``connect``, because a database that is down fails there, before any execute
-wrapper runs. Both are put on every connection object of the alias: those
-this thread already has, and each one Django creates afterwards.
-"""
+"""The database breaker: every query and every (re)connection of a database alias goes through it."""
 
 from __future__ import annotations
 
@@ -61,8 +54,8 @@ class QueryGuard:
         if target is None:
             return execute(sql, params, many, context)
         try:
-            return _guard.call(
-                target, is_connection_error, execute, sql, params, many, context
+            return _guard.Guard(target, is_connection_error).call(
+                None, execute, sql, params, many, context
             )
         except CircuitOpenError:
             if _operator.operator_request():
@@ -95,7 +88,7 @@ def _guard_connect(connection: BaseDatabaseWrapper) -> None:
                 original()
 
         try:
-            return _guard.call(target, is_connection_error, attempt)
+            return _guard.Guard(target, is_connection_error).call(None, attempt)
         except CircuitOpenError:
             if _operator.operator_request():
                 return attempt()

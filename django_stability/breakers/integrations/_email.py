@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.mail.backends.base import BaseEmailBackend
@@ -22,10 +22,8 @@ _SERVER_TROUBLE = frozenset({421, 451, 452})
 def is_mail_failure(exc: BaseException) -> bool:
     """Whether ``exc`` says the mail server could not be reached or cannot take mail now.
 
-    Socket errors, refused connections, timeouts, TLS failures, a dropped
-    connection and the replies 421, 451 and 452 count. A refused recipient
-    or sender, a rejected message or a failed login is the message's or the
-    configuration's problem and does not.
+    Connection errors and the replies 421, 451 and 452 count; a refused
+    recipient, a rejected message or a failed login does not.
 
     .. versionadded:: 0.1
     """
@@ -43,24 +41,11 @@ def is_mail_failure(exc: BaseException) -> bool:
 class BreakerEmailBackend(BaseEmailBackend):
     """An email backend that opens connections and sends messages through a breaker.
 
-    ``EMAIL_BACKEND = "django_stability.breakers.integrations.BreakerEmailBackend"``
-    (or, from Django 6.1, ``MAILERS = {"default": {"BACKEND": ...}}``) sends
-    with Django's SMTP backend behind the breaker ``"email"``. To wrap
-    another backend or use another breaker, subclass it and point the
-    setting at the subclass::
-
-        class TransactionalEmail(BreakerEmailBackend):
-            wrapped_backend = "myproject.mail.ProviderBackend"
-            breaker = "email:provider"
-
-    or give ``wrapped_backend`` / ``breaker`` in the mailer's ``OPTIONS``
-    (Django 6.1) or to ``get_connection()``. Other options and keyword
-    arguments (``host``, ``port``...) go to the wrapped backend.
-
-    While the breaker is open, :meth:`send_messages` raises
-    :class:`CircuitOpenError`, or returns 0 with ``fail_silently=True``; the
-    wrapped backend's errors are raised (or, with ``fail_silently``, 0 is
-    returned) as usual, and count when :func:`is_mail_failure` says so.
+    Sends with Django's SMTP backend behind the breaker ``"email"`` unless a
+    subclass, the mailer's ``OPTIONS`` or ``get_connection()`` names another
+    ``wrapped_backend`` or ``breaker``. While the breaker is open,
+    :meth:`send_messages` raises :class:`CircuitOpenError` (returns 0 with
+    ``fail_silently``).
 
     Args:
         fail_silently: Return 0 instead of raising when mail cannot be sent.
@@ -101,20 +86,17 @@ class BreakerEmailBackend(BaseEmailBackend):
         self.wrapped: BaseEmailBackend = backend(**kwargs)
         if breaker is not None:
             self.breaker = breaker
+        self._guard = _guard.Guard(self.breaker, is_mail_failure, self._failed)
 
-    def _silenced(self, exc: Exception) -> bool:
-        return self.fail_silently and isinstance(exc, CircuitOpenError | OSError)
+    def _failed(self, func: Callable[..., Any], miss: Any, exc: Exception) -> Any:
+        """``miss`` when ``fail_silently`` hides ``exc``; raises it otherwise."""
+        if self.fail_silently and isinstance(exc, CircuitOpenError | OSError):
+            return miss
+        raise exc
 
     def open(self) -> bool | None:
         """Open the wrapped backend's connection through the breaker."""
-        try:
-            return _guard.call(
-                _guard.resolve(self.breaker), is_mail_failure, self.wrapped.open
-            )
-        except Exception as exc:
-            if self._silenced(exc):
-                return None
-            raise
+        return self._guard.call(None, self.wrapped.open)
 
     def close(self) -> None:
         """Close the wrapped backend's connection (not a call the breaker judges)."""
@@ -128,15 +110,4 @@ class BreakerEmailBackend(BaseEmailBackend):
         """
         if not email_messages:
             return 0
-        try:
-            sent = _guard.call(
-                _guard.resolve(self.breaker),
-                is_mail_failure,
-                self.wrapped.send_messages,
-                email_messages,
-            )
-        except Exception as exc:
-            if self._silenced(exc):
-                return 0
-            raise
-        return int(sent or 0)
+        return int(self._guard.call(0, self.wrapped.send_messages, email_messages) or 0)

@@ -1,24 +1,19 @@
-"""Calls through a breaker where only some exceptions count as the dependency's failure.
-
-The breaker counts every exception its protected block raises (but those of
-``exclude``). An integration knows better: an ``IntegrityError`` proves the
-database answered, a 404 that the service is up. Such an exception is caught
-inside the protected block, so the breaker records a success, and raised
-again outside it, unchanged, so the caller sees it as if no breaker were there.
-"""
+"""Calls through a breaker where only some exceptions count as the dependency's failure."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
-from django_stability.breakers._breaker import CircuitBreaker
+from django_stability.breakers._breaker import CircuitBreaker, Counts
 from django_stability.breakers._registry import breaker
 
+M = TypeVar("M")
 R = TypeVar("R")
 
-#: Tells whether an exception is the dependency's failure (counted) or the caller's (passed on).
-Counts = Callable[[BaseException], bool]
+#: Answers for ``func`` that failed or was refused (``func, miss, exception``), or raises.
+Failed = Callable[[Callable[..., Any], Any, Exception], Any]
 
 
 def resolve(target: str | CircuitBreaker) -> CircuitBreaker:
@@ -26,50 +21,41 @@ def resolve(target: str | CircuitBreaker) -> CircuitBreaker:
     return target if isinstance(target, CircuitBreaker) else breaker(target)
 
 
-def call(
-    target: CircuitBreaker,
-    counts: Counts,
-    func: Callable[..., R],
-    /,
-    *args: Any,
-    **kwargs: Any,
-) -> R:
-    """``func(*args, **kwargs)`` through ``target``; only exceptions ``counts`` approves are failures.
+class Guard:
+    """Calls through ``target`` in which only the exceptions ``counts`` approves are failures.
 
-    The breaker's ``fallback`` option does not apply: each integration
-    answers for an open breaker in its own way.
-
-    Raises:
-        CircuitOpenError: the breaker refuses the call.
+    An exception that does not count is the caller's: the breaker records a
+    success. ``failed`` answers for every exception, a refusal
+    (``CircuitOpenError``) included, in the integration's way, or raises it;
+    without it they are raised. The breaker's ``fallback`` option does not apply.
     """
-    passed: Exception | None = None
-    with target:
-        try:
-            return func(*args, **kwargs)
-        except Exception as exc:
-            if counts(exc):
-                raise
-            passed = exc
-    assert passed is not None  # the block returned, raised, or set it
-    raise passed
 
+    def __init__(
+        self, target: str | CircuitBreaker, counts: Counts, failed: Failed | None = None
+    ) -> None:
+        self.target = target
+        self.counts = counts
+        self.failed = failed
 
-async def acall(
-    target: CircuitBreaker,
-    counts: Counts,
-    func: Callable[..., Awaitable[R]],
-    /,
-    *args: Any,
-    **kwargs: Any,
-) -> R:
-    """The async twin of :func:`call` (the breaker's ``call_timeout`` applies)."""
-    passed: Exception | None = None
-    async with target:
-        try:
-            return await func(*args, **kwargs)
-        except Exception as exc:
-            if counts(exc):
-                raise
-            passed = exc
-    assert passed is not None  # the block returned, raised, or set it
-    raise passed
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return resolve(self.target)
+
+    def call(
+        self, miss: M, func: Callable[..., R], /, *args: Any, **kwargs: Any
+    ) -> R | M:
+        """``func(*args, **kwargs)``; ``miss`` goes to ``failed`` when it fails."""
+        otherwise = None if self.failed is None else partial(self.failed, func, miss)
+        return self.breaker._through(func, args, kwargs, self.counts, otherwise)
+
+    def acall(
+        self,
+        miss: M,
+        func: Callable[..., Awaitable[R]],
+        /,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Awaitable[R | M]:
+        """The awaitable of :meth:`call` for an async ``func`` (``call_timeout`` applies)."""
+        otherwise = None if self.failed is None else partial(self.failed, func, miss)
+        return self.breaker._athrough(func, args, kwargs, self.counts, otherwise)

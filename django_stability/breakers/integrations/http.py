@@ -7,14 +7,15 @@
     response = http.get("https://payments.example/api/charges", breaker="payments")
     response = await http.apost(url, json=payload, breaker="payments")
 
-Built on httpx (the ``http`` extra: ``pip install "django-stability[http]"``)
-for its one API over sync and async code: an ASGI view awaits the same call
-a WSGI view makes, without a thread per request.
+Needs httpx, the ``http`` extra: ``pip install "django-stability[http]"``.
+
+.. versionadded:: 0.1
 """
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 try:
     import httpx
@@ -48,6 +49,7 @@ __all__ = [
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 Breaker = str | CircuitBreaker
+_VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 Timeout = httpx.Timeout | float | None
 
 
@@ -96,6 +98,13 @@ async def _asend(
         return _checked(await own.request(method, url, **kwargs))
 
 
+def _answered(func: Any, miss: Any, exc: Exception) -> httpx.Response:
+    """The response of a 5xx answer (counted, then returned); any other error is raised."""
+    if isinstance(exc, _ServerError):
+        return exc.response
+    raise exc
+
+
 def request(
     method: str,
     url: httpx.URL | str,
@@ -115,8 +124,7 @@ def request(
     Args:
         method: ``"GET"``, ``"POST"``...
         url: Absolute, or relative to ``client``'s ``base_url``.
-        breaker: The breaker's name (one per service, so that one failing
-            service does not stop the calls to another) or object.
+        breaker: The breaker's name or object (one breaker per service).
         client: An ``httpx.Client`` to send with (its connection pool, base
             URL, auth); a client for this call only when ``None``.
         timeout: httpx's timeout; :data:`DEFAULT_TIMEOUT` unless given.
@@ -127,22 +135,13 @@ def request(
         CircuitOpenError: the breaker refuses the call; nothing was sent.
         httpx.TransportError: the service could not be reached or timed out.
 
-    .. versionadded:: 0.1
     """
-    try:
-        return _guard.call(
-            _guard.resolve(breaker),
-            _counts,
-            _send,
-            client,
-            method,
-            url,
-            timeout=timeout,
-            headers=_headers(headers),
-            **kwargs,
-        )
-    except _ServerError as exc:
-        return exc.response
+    guard = _guard.Guard(breaker, _counts, _answered)
+    headers = _headers(headers)
+    sent = guard.call(
+        None, _send, client, method, url, timeout=timeout, headers=headers, **kwargs
+    )
+    return cast(httpx.Response, sent)
 
 
 async def arequest(
@@ -155,103 +154,15 @@ async def arequest(
     headers: Any = None,
     **kwargs: Any,
 ) -> httpx.Response:
-    """The async twin of :func:`request` (``client`` is an ``httpx.AsyncClient``).
-
-    The breaker's ``call_timeout`` bounds the whole call on top of ``timeout``.
-
-    .. versionadded:: 0.1
-    """
-    try:
-        return await _guard.acall(
-            _guard.resolve(breaker),
-            _counts,
-            _asend,
-            client,
-            method,
-            url,
-            timeout=timeout,
-            headers=_headers(headers),
-            **kwargs,
-        )
-    except _ServerError as exc:
-        return exc.response
+    """The async twin of :func:`request`, also bounded by the breaker's ``call_timeout``."""
+    guard = _guard.Guard(breaker, _counts, _answered)
+    headers = _headers(headers)
+    sent = await guard.acall(
+        None, _asend, client, method, url, timeout=timeout, headers=headers, **kwargs
+    )
+    return cast(httpx.Response, sent)
 
 
-def get(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-    """``request("GET", url, ...)``.
-
-    .. versionadded:: 0.1
-    """
-    return request("GET", url, **kwargs)
-
-
-def post(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-    """``request("POST", url, ...)``.
-
-    .. versionadded:: 0.1
-    """
-    return request("POST", url, **kwargs)
-
-
-def put(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-    """``request("PUT", url, ...)``.
-
-    .. versionadded:: 0.1
-    """
-    return request("PUT", url, **kwargs)
-
-
-def patch(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-    """``request("PATCH", url, ...)``.
-
-    .. versionadded:: 0.1
-    """
-    return request("PATCH", url, **kwargs)
-
-
-def delete(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-    """``request("DELETE", url, ...)``.
-
-    .. versionadded:: 0.1
-    """
-    return request("DELETE", url, **kwargs)
-
-
-async def aget(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-    """``await arequest("GET", url, ...)``.
-
-    .. versionadded:: 0.1
-    """
-    return await arequest("GET", url, **kwargs)
-
-
-async def apost(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-    """``await arequest("POST", url, ...)``.
-
-    .. versionadded:: 0.1
-    """
-    return await arequest("POST", url, **kwargs)
-
-
-async def aput(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-    """``await arequest("PUT", url, ...)``.
-
-    .. versionadded:: 0.1
-    """
-    return await arequest("PUT", url, **kwargs)
-
-
-async def apatch(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-    """``await arequest("PATCH", url, ...)``.
-
-    .. versionadded:: 0.1
-    """
-    return await arequest("PATCH", url, **kwargs)
-
-
-async def adelete(url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-    """``await arequest("DELETE", url, ...)``.
-
-    .. versionadded:: 0.1
-    """
-    return await arequest("DELETE", url, **kwargs)
+#: ``request`` and ``arequest`` with the method filled in: ``get(url, breaker=...)``.
+get, post, put, patch, delete = (partial(request, verb) for verb in _VERBS)
+aget, apost, aput, apatch, adelete = (partial(arequest, verb) for verb in _VERBS)

@@ -8,14 +8,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_stability.breakers import (
-    ACTIONS,
-    Snapshot,
-    act,
-    all_breakers,
-    is_known,
-    operator_access,
-)
+from django_stability.breakers import act, all_breakers, operator_access
+from django_stability.breakers._actions import ACTIONS
+from django_stability.breakers._registry import is_known
+from django_stability.breakers._snapshot import Snapshot
 from django_stability.state import get_engine
 
 # What each action did, for the confirmation line.

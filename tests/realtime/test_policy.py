@@ -1,23 +1,16 @@
-"""The consumers as routed by django_stability.realtime.routing, with their default hooks."""
+"""Who may subscribe: ``STABILITY_REALTIME["CHANNELS"]``, denying by default, through the routed consumers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from channels.routing import URLRouter
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.test import override_settings
 
-from django_stability.realtime.routing import http_urlpatterns, websocket_urlpatterns
+from django_stability.realtime._policy import allowed
 from django_stability.state import Engine
 from tests.realtime.conftest import User
-
-ws_app = URLRouter(websocket_urlpatterns)
-sse_app = URLRouter(http_urlpatterns)
-
-
-async def recv(comm: WebsocketCommunicator) -> Any:
-    return await comm.receive_json_from(timeout=5)
+from tests.realtime.test_routing import recv, sse_app, ws_app
 
 
 async def subscribe(channel: str, user: Any) -> tuple[bool, int | None]:
@@ -70,8 +63,8 @@ POLICY = {
         "notes": "authenticated",
         "user-{user.pk}": "authenticated",
         "ops-*": "staff",
-        "rooms-*": "tests.realtime.test_defaults.may_join",
-        "halls-*": "tests.realtime.test_defaults.may_join_later",
+        "rooms-*": "tests.realtime.test_policy.may_join",
+        "halls-*": "tests.realtime.test_policy.may_join_later",
     }
 }
 
@@ -94,38 +87,32 @@ async def test_declared_channels_admit_by_their_rule(backend: Engine) -> None:
     assert await subscribe("notes", User(authenticated=False)) == (False, 4401)
 
 
-@override_settings(
-    STABILITY_REALTIME={"HEARTBEAT": 0.05, "CHANNELS": {"*": "authenticated"}}
-)
-async def test_heartbeats_come_every_heartbeat_seconds(
-    backend: Engine, channel: str
-) -> None:
-    """With the default ticks(), a heartbeat arrives after HEARTBEAT seconds, and again."""
-    comm = WebsocketCommunicator(ws_app, f"/ws/stability/events/{channel}/")
-    comm.scope["user"] = User()
-    await comm.connect(timeout=5)
-    subscribed = await recv(comm)
-    assert subscribed["heartbeat"] == 0.05
-    for _ in range(2):
-        assert await recv(comm) == {"type": "heartbeat"}
-        await comm.send_json_to({"type": "heartbeat"})
-    await comm.disconnect()
+class Named(User):
+    def __init__(self, username: str) -> None:
+        super().__init__()
+        self.username = username
+        self.perms: set[str] = set()
+
+    def has_perm(self, perm: str) -> bool:
+        return perm in self.perms
 
 
 @override_settings(
-    STABILITY_REALTIME={"HEARTBEAT": 0.05, "CHANNELS": {"*": "authenticated"}}
+    STABILITY_REALTIME={
+        "CHANNELS": {
+            "by-{user.username}": "authenticated",
+            "a.b": "authenticated",
+            "reports": "perm:auth.view_user",
+        }
+    }
 )
-async def test_sse_keep_alives_come_every_heartbeat_seconds(
-    backend: Engine, channel: str
-) -> None:
-    """The SSE stream, routed at stability/events/<channel>/, sends keep-alive comments on its own."""
-    comm = HttpCommunicator(sse_app, "GET", f"/stability/events/{channel}/")
-    comm.scope["user"] = User()
-    await comm.send_input({"type": "http.request", "body": b""})
-    assert (await comm.receive_output(5))["status"] == 200
-    text = ""
-    while ": keep-alive" not in text:
-        text += (await comm.receive_output(5))["body"].decode()
-    assert "event: subscribed" in text
-    await comm.send_input({"type": "http.disconnect"})
-    await comm.wait(5)
+async def test_patterns_match_literally_and_permissions_are_asked() -> None:
+    """Only * widens a pattern: dots and a username's characters match themselves."""
+    odd = Named("a.*")
+    assert await allowed(odd, "by-a.*")
+    assert not await allowed(odd, "by-aXYZ")
+    assert await allowed(odd, "a.b")
+    assert not await allowed(odd, "aXb")
+    assert not await allowed(odd, "reports")
+    odd.perms.add("auth.view_user")
+    assert await allowed(odd, "reports")

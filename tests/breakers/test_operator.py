@@ -13,7 +13,6 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-import django
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.admin.models import LogEntry
@@ -32,8 +31,8 @@ from django_stability.breakers.integrations._guards import guarded_by
 from django_stability.models import Breaker
 from django_stability.state import get_engine
 from tests.breakers.names import configured
-from tests.breakers.test_views import problem, user_with
 from tests.http_modes import MODES
+from tests.views.test_breakers import problem, user_with
 
 pytestmark = pytest.mark.django_db
 
@@ -241,26 +240,3 @@ def test_commands_are_unguarded_outside_requests_but_workers_are_not():
     assert operator_module.outside_requests_unguarded("runserver")
     assert not operator_module.outside_requests_unguarded("runworker")
     assert not operator_module.outside_requests_unguarded(None)
-
-
-EMAIL = "django_stability.breakers.integrations.BreakerEmailBackend"
-
-
-def test_the_guards_column_names_the_email_breakers_of_mailers(settings):
-    """From Django 6.1's MAILERS (a breaker named in OPTIONS), or EMAIL_BACKEND before 6.1."""
-    settings.MAILERS = {
-        "default": {"BACKEND": EMAIL, "OPTIONS": {"breaker": "email:provider"}},
-        "bulk": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
-    }
-    [guarded] = guarded_by("email:provider")
-    assert (guarded.kind, guarded.critical) == ("email", False)
-    assert "default" in guarded.description
-    assert guarded_by("email") == []
-
-
-@pytest.mark.skipif(
-    django.VERSION >= (6, 1), reason="EMAIL_BACKEND is deprecated from 6.1"
-)
-def test_the_guards_column_reads_email_backend_before_django_61(settings):
-    settings.EMAIL_BACKEND = EMAIL
-    assert [g.kind for g in guarded_by("email")] == ["email"]
