@@ -9,9 +9,9 @@ from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 
 from django_stability._process_metrics import process_metrics
-from django_stability.conf import on_setting_changed
 from django_stability.correlation import response_header_items, scope_correlation_id
 from django_stability.health._responses import aprobe_report, probe_answer
+from django_stability.runtime import runtime
 
 _ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 _KINDS = {"health-live": "live", "health-ready": "ready", "health-startup": "startup"}
@@ -22,7 +22,7 @@ class _Paths:
 
     def __init__(self) -> None:
         self._paths: dict[str, str] | None = None
-        on_setting_changed(self.forget)
+        runtime.on_reset(self.forget)
 
     def forget(self) -> None:
         self._paths = None
