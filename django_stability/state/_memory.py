@@ -17,8 +17,7 @@ LocalFunction = Callable[["MemoryStore", list[str], list[str]], Any]
 class Twin(Protocol):
     """What the store runs: an :class:`~django_stability.state.Operation`'s Python twin."""
 
-    @property
-    def local(self) -> LocalFunction: ...
+    local: LocalFunction
 
 
 class MemoryStore:
