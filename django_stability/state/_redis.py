@@ -215,21 +215,12 @@ class RedisBackend:
         for conn in connections:
             conn.disconnect()
         for loop, (client, closer) in loops:
-            _close_on(loop, client, closer)
-
-
-def _close_on(
-    loop: asyncio.AbstractEventLoop,
-    client: redis.asyncio.Redis,
-    closer: AsyncGenerator[None, None],
-) -> None:
-    """Close a loop's client on that loop: soon if it runs, else at its shutdown (``closer``)."""
-    if loop.is_running():
-        finish = _finish(client, closer)
-        try:
-            asyncio.run_coroutine_threadsafe(finish, loop)
-        except RuntimeError:  # closed meanwhile, and its shutdown closed the client
-            finish.close()
+            if loop.is_running():  # else it closes the client when it shuts down
+                finish = _finish(client, closer)
+                try:
+                    asyncio.run_coroutine_threadsafe(finish, loop)
+                except RuntimeError:  # closed meanwhile, and its shutdown closed it
+                    finish.close()
 
 
 async def _finish(
