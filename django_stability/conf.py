@@ -1,14 +1,4 @@
-"""Live, typed access to the ``STABILITY_*`` settings.
-
-Every attribute of :data:`conf` reads :mod:`django.conf.settings` on each
-access, so ``override_settings`` works everywhere. The setting name is derived
-from the attribute name (``conf.redis_url`` reads ``STABILITY_REDIS_URL``), so
-it is typed only once.
-
-Values derived from settings that are expensive to compute (compiled
-patterns, parsed networks, client objects) are memoised with
-:func:`cached_on_settings`; one ``setting_changed`` receiver clears them all.
-"""
+"""Live, typed access to the ``STABILITY_*`` settings (``conf.redis_url`` reads ``STABILITY_REDIS_URL``)."""
 
 from __future__ import annotations
 
@@ -19,8 +9,8 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
+
+from django_stability.runtime import runtime
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -106,28 +96,9 @@ class Settings:
 
 conf = Settings()
 
-_caches: list[Any] = []
-
 
 def cached_on_settings(func: F) -> F:
-    """Memoise ``func`` until any setting changes (``override_settings`` in tests)."""
+    """Memoise ``func``, a value parsed from settings, until the next :meth:`Runtime.reset <django_stability.runtime.Runtime.reset>`."""
     cached = functools.cache(func)
-    _caches.append(cached)
+    runtime.on_reset(cached.cache_clear)
     return cached  # type: ignore[return-value]
-
-
-_callbacks: list[Callable[[], None]] = []
-
-
-def on_setting_changed(callback: Callable[[], None]) -> Callable[[], None]:
-    """Call ``callback`` whenever a setting changes, for derived state that is not a memoised function."""
-    _callbacks.append(callback)
-    return callback
-
-
-@receiver(setting_changed)
-def _clear_caches(**kwargs: Any) -> None:
-    for cached in _caches:
-        cached.cache_clear()
-    for callback in _callbacks:
-        callback()

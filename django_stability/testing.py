@@ -21,38 +21,18 @@ _AGAIN = {"open": "open", "closed": "close", None: "release"}
 
 
 class force_breaker:  # lower case: used like a function, as contextlib's helpers are
-    """Force breaker ``name`` open or closed while a block, test or coroutine runs.
+    """Force breaker ``name`` open or closed while a block, test or coroutine runs (see the testing docs).
 
-    Use it as a context manager (``with`` or ``async with``) or as a decorator
-    of a sync or async function (a test, for instance). On the way out the
-    breaker gets back the forced state it had before, or is released (closed,
-    with fresh counters) when it had none.
-
-    Only the shared state changes (see the module docstring), so every worker
-    sharing ``STABILITY_REDIS_URL`` sees the forced state too; prefer breaker
-    names of the test suite's own, or a memory engine, in parallel test runs.
+    A context manager (``with`` / ``async with``) or a decorator of a sync or
+    async function; on the way out the breaker gets back its earlier forced
+    state, or is released. Only the shared state changes.
 
     Args:
         name: The breaker's name; it need not be in ``STABILITY_BREAKERS``.
-        state: ``"open"`` (calls raise :class:`~django_stability.breakers.CircuitOpenError`
-            or get the fallback) or ``"closed"`` (calls go through whatever
-            the failures).
+        state: ``"open"`` or ``"closed"``.
 
     Raises:
-        ValueError: ``state`` is neither ``"open"`` nor ``"closed"``, or
-            ``name`` is not a valid breaker name.
-
-    Examples::
-
-        with force_breaker("payments", "open"):
-            with pytest.raises(CircuitOpenError):
-                charge(card, 10)
-
-        async with force_breaker("search", "closed"):
-            await search("flaky upstream")
-
-        @force_breaker("email", "open")
-        def test_signup_still_works_without_email(client): ...
+        ValueError: an unknown ``state`` or an invalid breaker name.
 
     .. versionadded:: 0.1
     """
@@ -123,18 +103,6 @@ class force_breaker:  # lower case: used like a function, as contextlib's helper
 
 def reset_breakers() -> None:
     """Release and reset every breaker (configured or used): closed, fresh counters, nothing forced.
-
-    Call it between tests when they share breakers, for instance from an
-    autouse fixture::
-
-        @pytest.fixture(autouse=True)
-        def _fresh_breakers():
-            yield
-            reset_breakers()
-
-    Like :class:`force_breaker` it changes the shared state only; a forced
-    state persisted in the database by an operator comes back on the
-    breaker's next restore (after a Redis flush).
 
     .. versionadded:: 0.1
     """

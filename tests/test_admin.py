@@ -15,6 +15,7 @@ from django.urls import reverse
 from django_stability.breakers import CircuitOpenError, all_breakers, breaker
 from django_stability.breakers._store import keys_for
 from django_stability.models import Breaker
+from django_stability.runtime import runtime
 from django_stability.state import get_engine
 from tests import services
 from tests.breakers.names import configured, fresh
@@ -105,11 +106,9 @@ def test_lists_every_breaker_with_live_state(admin_client, name, settings):
     assert "this worker process only" in html  # memory engine in the tests
 
 
-def test_empty_page_says_how_to_configure(admin_client, settings, monkeypatch):
+def test_empty_page_says_how_to_configure(admin_client, settings):
     """With no breaker at all the page explains where breakers come from."""
-    from django_stability.breakers import _registry
-
-    monkeypatch.setattr(_registry, "_breakers", {})
+    runtime.reset(everything=True)  # no breaker used yet
     settings.STABILITY_BREAKERS = {}
     response = admin_client.get(CHANGELIST)
     assert "configure them in STABILITY_BREAKERS" in response.content.decode()

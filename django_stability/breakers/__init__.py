@@ -1,18 +1,4 @@
-"""Circuit breakers whose state every worker process shares.
-
-::
-
-    from django_stability.breakers import breaker, CircuitOpenError
-
-    @breaker("payments")
-    def charge(card, amount): ...
-
-    async with breaker("payments"):
-        await client.post(...)
-
-See ``docs/circuit-breakers.rst`` for the options, the sharing model and the
-integrations (database, cache, email, HTTP) in ``.integrations``.
-"""
+"""Circuit breakers whose state every worker process shares (docs/circuit-breakers.rst)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ import threading
 
 from django_stability.breakers._breaker import CircuitBreaker
 from django_stability.breakers._config import BreakerConfig
-from django_stability.conf import conf, on_setting_changed
+from django_stability.conf import conf
+from django_stability.runtime import runtime
 
-_breakers: dict[str, CircuitBreaker] = {}
 _lock = threading.Lock()
 
 # "." and ".." excluded: no URL of the breaker endpoints can carry them.
@@ -40,7 +40,8 @@ def breaker(name: str) -> CircuitBreaker:
 
     .. versionadded:: 0.1
     """
-    found = _breakers.get(name)
+    registry = _registry()
+    found = registry.get(name)
     if found is not None:
         return found
     if not valid_name(name):
@@ -49,7 +50,7 @@ def breaker(name: str) -> CircuitBreaker:
             f'other than "." and "..", not {name!r}'
         )
     with _lock:
-        return _breakers.setdefault(name, CircuitBreaker(name, load_config=config_for))
+        return registry.setdefault(name, CircuitBreaker(name, load_config=config_for))
 
 
 def all_breakers() -> list[CircuitBreaker]:
@@ -57,16 +58,21 @@ def all_breakers() -> list[CircuitBreaker]:
 
     .. versionadded:: 0.1
     """
-    names = set(conf.breakers) | set(_breakers)
+    names = set(conf.breakers) | set(_registry())
     return [breaker(name) for name in sorted(names)]
 
 
 def is_known(name: str) -> bool:
     """Whether ``name`` is configured or was used by this process."""
-    return name in conf.breakers or name in _breakers
+    return name in conf.breakers or name in _registry()
 
 
-@on_setting_changed
+def _registry() -> dict[str, CircuitBreaker]:
+    """The breakers by name, kept across settings changes (``runtime.reset(everything=True)`` forgets them)."""
+    return runtime.get("breakers", dict, keep=True)
+
+
+@runtime.on_reset
 def _forget_configs() -> None:
-    for found in list(_breakers.values()):
+    for found in list(_registry().values()):
         found.invalidate()

@@ -18,17 +18,10 @@ _Rank = tuple[float, int]
 _NO_MATCH: _Rank = (0.0, -1)
 
 
-def validate_prefixes(
-    prefixes: object, setting: str = "STABILITY_API_PREFIXES"
-) -> tuple[str, ...]:
-    """Return ``prefixes`` as a tuple, or raise ImproperlyConfigured as the check E007 words it."""
-    return prefixes_or_refuse(prefixes, setting)
-
-
 @cached_on_settings
 def api_prefixes() -> tuple[str, ...]:
     """``STABILITY_API_PREFIXES`` as a validated tuple (for ``str.startswith``)."""
-    return validate_prefixes(conf.api_prefixes)
+    return prefixes_or_refuse(conf.api_prefixes, "STABILITY_API_PREFIXES")
 
 
 def under_prefixes(request: HttpRequest, prefixes: tuple[str, ...]) -> bool:

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 
 from django_stability._process_metrics import process_metrics
-from django_stability.conf import on_setting_changed
+from django_stability.conf import cached_on_settings
 from django_stability.correlation import response_header_items, scope_correlation_id
 from django_stability.health._responses import aprobe_report, probe_answer
 
@@ -17,29 +17,18 @@ _ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 _KINDS = {"health-live": "live", "health-ready": "ready", "health-startup": "startup"}
 
 
-class _Paths:
-    """The probe paths of the URLconf, found by name once (and again after a settings change)."""
-
-    def __init__(self) -> None:
-        self._paths: dict[str, str] | None = None
-        on_setting_changed(self.forget)
-
-    def forget(self) -> None:
-        self._paths = None
-
-    def get(self) -> dict[str, str]:
-        if self._paths is None:
-            found = {}
-            for name, kind in _KINDS.items():
-                try:
-                    found[reverse(f"stability:{name}")] = kind
-                except NoReverseMatch:
-                    continue  # not included: Django answers that path
-            self._paths = found
-        return self._paths
+@cached_on_settings
+def _probe_paths() -> dict[str, str]:
+    """The probe paths of the URLconf, found by name."""
+    found = {}
+    for name, kind in _KINDS.items():
+        try:
+            found[reverse(f"stability:{name}")] = kind
+        except NoReverseMatch:
+            continue  # not included: Django answers that path
+    return found
 
 
-_paths = _Paths()
 _CREDENTIALS = (b"authorization", b"cookie")
 
 
@@ -90,7 +79,7 @@ def with_health_probes(application: _ASGIApp) -> _ASGIApp:
             root = scope.get("root_path", "")
             if root and path.startswith(root):
                 path = path[len(root) :]
-            kind = _paths.get().get(path)
+            kind = _probe_paths().get(path)
             if kind is not None and not _credentials(scope):
                 response = probe_answer(kind, await aprobe_report(kind), detail=False)
                 await _respond(response, scope, send, head=scope["method"] == "HEAD")

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceReturnedUnexpectedResult, ServiceUnavailable
 
-from django_stability.conf import on_setting_changed
 from django_stability.health._described import Described, describe
+from django_stability.runtime import runtime
 
 
 @dataclasses.dataclass
@@ -102,7 +102,7 @@ def _forget_layer(alias: str, layer: Any) -> None:
     task.add_done_callback(_closing.discard)
 
 
-@on_setting_changed
+@runtime.on_reset
 def _forget_layers() -> None:
     # Another CHANNEL_LAYERS: build from it (the old ones close with their loops).
     _layers.clear()

@@ -12,12 +12,12 @@ from django.conf import settings
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
-from django_stability.conf import cached_on_settings
 from django_stability.health import checks
 from django_stability.health._described import describe
 from django_stability.health._drain import adrain_state, local_draining
 from django_stability.health._runner import Report, run_checks
 from django_stability.health._settings import READINESS, parsed, readiness_classes
+from django_stability.runtime import runtime
 
 #: Longest time a probe result is reused, in seconds.
 MAX_AGE = 1.0
@@ -193,20 +193,12 @@ async def _shared_draining(seconds: float) -> bool:
         return False
 
 
-@cached_on_settings
-def _settings_probes() -> ProbeSet:
-    return ProbeSet()
-
-
-_installed: ProbeSet | None = None
-
-
 def get_probes() -> ProbeSet:
     """This process's probes; rebuilt (latch and cache included) when settings change.
 
     .. versionadded:: 0.1
     """
-    return _installed or _settings_probes()
+    return runtime.get("health.probes", ProbeSet)
 
 
 def use_probes(probes: ProbeSet | None) -> None:
@@ -214,5 +206,4 @@ def use_probes(probes: ProbeSet | None) -> None:
 
     .. versionadded:: 0.1
     """
-    global _installed
-    _installed = probes
+    runtime.install("health.probes", probes)

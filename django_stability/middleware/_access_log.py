@@ -177,28 +177,9 @@ class _CountingAsyncIterator:
 
 
 class AccessLogMiddleware:
-    """Log one ``request`` line per request, and bind the request to the log context.
+    """Log one ``request`` line and count one request per request; bind the request to the log context.
 
-    The line carries ``status``, ``duration_ms``, ``bytes``, ``route`` (the URL
-    pattern: ``"/"`` for the site root, a ``re_path()`` expression in its
-    readable form such as ``stability/drafts/<key>``, ``"<unresolved>"`` when
-    none matched), ``client_ip``, and
-    ``correlation_id``, ``user_id``, ``method``, ``path``. It is logged at INFO
-    for 1xx-3xx, WARNING for 4xx, ERROR for 5xx, and DEBUG for health probes
-    (paths starting with one of ``probe_prefixes``, or django-stability's
-    health views wherever the URLconf mounts them). A streaming response is
-    logged when its body has been sent (or abandoned), with the bytes actually
-    sent and the time until then.
-
-    It also counts the request in ``stability_http_requests_total{method,
-    route, status}`` and ``stability_http_request_duration_seconds{method,
-    route}`` (same route and duration as the line; methods outside the
-    standard ones count as ``"other"``), see ``docs/metrics.rst``.
-
-    While the request is served, every log line gets ``method``, ``path`` and
-    (once the user is loaded) ``user_id`` from it, see
-    :func:`django_stability.logging.add_request_context`.
-
+    The fields, levels and metrics are in docs/logging.rst and docs/metrics.rst.
     Put it right after ``CorrelationIdMiddleware``.
 
     Args:

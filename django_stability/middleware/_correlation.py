@@ -72,25 +72,10 @@ class _BoundAsyncIterator:
 
 
 class CorrelationIdMiddleware:
-    """Give every request a correlation ID and every response the header carrying it.
+    """Give every request a correlation ID and every response the headers carrying it.
 
-    The ID is the value of the first ``STABILITY_CORRELATION_HEADERS`` header
-    that is valid (1-128 chars of ``[A-Za-z0-9._:-]``), otherwise a fresh UUID4.
-    An invalid value is dropped: only its length is logged, never the value.
-    While the request is served the ID is available from
-    :func:`django_stability.correlation.get_correlation_id` and as
-    ``request.correlation_id``; afterwards the context is restored, so nothing
-    leaks into the next request served by the same thread. Every response,
-    errors and streaming ones included, carries the ID under every configured
-    header name, and ``X-App-Version`` (:ref:`STABILITY_APP_VERSION`) unless a
-    middleware inside this one set it: responses made before
-    ``CacheHeadersMiddleware`` is reached (an ``APPEND_SLASH`` redirect, a
-    ``DisallowedHost`` 400, the rate limiter's 429) carry it too. When the
-    response already has an
-    ``Access-Control-Expose-Headers`` header (set by a CORS middleware inside
-    this one), the names are appended to it so browsers may read them.
-
-    Put it first in ``MIDDLEWARE``.
+    What is accepted, echoed and exposed is in docs/correlation.rst. Put it
+    first in ``MIDDLEWARE``.
 
     Args:
         get_response: the next handler.

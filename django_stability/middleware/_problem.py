@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
+from django_stability.checks._base import prefixes_or_refuse
 from django_stability.errors._database import is_connection_error, log_unavailable
 from django_stability.errors._mapping import answers_itself, problem_for_exception
 from django_stability.errors._negotiation import (
@@ -17,7 +18,6 @@ from django_stability.errors._negotiation import (
     is_json_type,
     prefers_json,
     under_prefixes,
-    validate_prefixes,
 )
 from django_stability.errors._problem import CONTENT_TYPE, Problem
 
@@ -58,7 +58,7 @@ class ProblemDetailsMiddleware:
         self._prefixes = (
             None
             if api_prefixes is None
-            else validate_prefixes(api_prefixes, "api_prefixes")
+            else prefixes_or_refuse(api_prefixes, "api_prefixes")
         )
         self._api_prefixes()  # validates the setting at startup
 

@@ -63,19 +63,9 @@ _UNSET: Any = object()
 class RateLimitMiddleware:
     """Limit each client IP to ``STABILITY_RATELIMIT`` requests, counted across every worker.
 
-    Each request not under an exempt path (``STABILITY_RATELIMIT_EXEMPT``,
-    matched on path-segment boundaries) costs one atomic round trip to the
-    shared-state engine (Redis, or process memory without
-    ``STABILITY_REDIS_URL``). The client IP comes from
-    ``STABILITY_TRUSTED_PROXIES`` only: ``X-Forwarded-For`` from any other peer
-    is ignored. Over the limit, the answer is a 429 problem with
-    ``Retry-After``; every counted response carries ``RateLimit-Limit``,
-    ``RateLimit-Remaining`` and ``RateLimit-Reset``. While Redis is
-    unreachable, ``STABILITY_RATELIMIT_FAIL_OPEN`` chooses between counting in
-    each process (``True``) and answering 503 (``False``).
-
-    Put it right after ``AccessLogMiddleware``, so that refused requests are
-    logged and carry the correlation ID.
+    One atomic round trip per request not under an exempt path; what a refusal
+    and an outage answer is in docs/ratelimit.rst. Put it right after
+    ``AccessLogMiddleware``, so that refused requests are logged.
 
     Args:
         get_response: The next handler, given by Django.

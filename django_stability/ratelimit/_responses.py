@@ -11,11 +11,11 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 
 from django_stability import metrics
-from django_stability.conf import on_setting_changed
 from django_stability.errors import problem_response
 from django_stability.logging import get_logger
 from django_stability.ratelimit._core import Usage
 from django_stability.ratelimit._rates import Rate
+from django_stability.runtime import runtime
 from django_stability.state import Engine
 
 _log = get_logger("django_stability.ratelimit")
@@ -60,7 +60,7 @@ class _OutageLog:
 
 outage_log = _OutageLog()
 # A new configuration (override_settings, a new engine) deserves its own first line.
-on_setting_changed(outage_log.reset)
+runtime.on_reset(outage_log.reset)
 
 
 def refusal(

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from django_stability.conf import on_setting_changed
+from django_stability.runtime import runtime
 
 Events = list[tuple[int, str]]
 T = TypeVar("T")
@@ -69,4 +69,4 @@ class Recent:
 
 #: The process's kept events; a settings change (another engine) forgets them.
 recent = Recent()
-on_setting_changed(recent.clear)
+runtime.on_reset(recent.clear)

@@ -1,19 +1,6 @@
-"""The shared-state engine: one place for state every worker process must agree on.
+"""The shared-state engine: state every worker process must agree on, in Redis or in process memory.
 
-Breaker states, rate-limit counters, per-user connection slots, the realtime
-replay log and the drain flag all live here: in Redis when
-``STABILITY_REDIS_URL`` is set, in this process's memory otherwise, and in
-process memory *temporarily* while Redis is unreachable (logged once per
-outage, never raised to the app). Features change state only through
-:class:`Operation` objects, a Lua script plus its Python twin, so each change
-is atomic on both backends. See ``docs/shared-state.rst``.
-
-Typical use::
-
-    from django_stability.state import get_engine
-
-    engine = get_engine()
-    hits = engine.incr(f"ratelimit:{ip}", now=time.time(), window=1.0)
+See ``docs/shared-state.rst``.
 """
 
 from __future__ import annotations

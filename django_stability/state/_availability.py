@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 logger = logging.getLogger("django_stability.state")
 
@@ -16,15 +17,7 @@ def describe(exc: BaseException) -> str:
 
 
 class Availability:
-    """Up/down bookkeeping shared by every thread and event loop of one engine.
-
-    While Redis is up, :meth:`admit` is a single attribute read. After a
-    failure, calls are refused (they use the process-local fallback) until
-    ``retry_after`` seconds have passed on ``clock``; then exactly one call,
-    the probe, is let through. A failed probe doubles the delay, up to
-    ``max_retry_after``. The first failure logs a warning and the successful
-    probe an info line; nothing is logged per call in between.
-    """
+    """Up/down bookkeeping shared by every thread and event loop of one engine (``docs/shared-state.rst``, "Degrade behaviour")."""
 
     def __init__(
         self,
@@ -34,7 +27,11 @@ class Availability:
         max_retry_after: float,
         target: str,
         on_recover: Callable[[], None],
+        outages: tuple[type[Exception], ...] = (),
+        errors: tuple[type[Exception], ...] = (),
     ) -> None:
+        #: What counts as an outage, and as any other Redis error (an answer).
+        self.outages, self.errors = outages, errors
         self.down = False
         self.error: str | None = None
         self.since = 0.0
@@ -113,3 +110,32 @@ class Availability:
         """Give up the probe without a verdict (the call was cancelled)."""
         with self._lock:
             self._probing = False
+
+
+class Attempt:
+    """One Redis call accounted for: an outage error is recorded in ``error`` and swallowed."""
+
+    __slots__ = ("availability", "error", "probe", "reply")
+
+    def __init__(self, availability: Availability, probe: bool) -> None:
+        self.availability = availability
+        self.probe = probe
+        self.reply: Any = None
+        self.error: BaseException | None = None
+
+    def __enter__(self) -> Attempt:
+        return self
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
+        avail, probe = self.availability, self.probe
+        try:
+            if isinstance(exc, avail.outages):
+                avail.failed(exc, probe)
+                self.error = exc
+                return True
+            if exc is None or isinstance(exc, avail.errors):
+                avail.succeeded(probe)  # Redis answered, if only with an error
+            return False
+        finally:
+            if probe:
+                avail.release()

@@ -1,11 +1,4 @@
-"""The built-in operations: a value with an expiry, deletion, a fixed-window counter.
-
-Time comes from the caller (``now``, seconds on the caller's clock) and is sent
-to Redis as integer milliseconds, never read from Redis ``TIME``: logic stays
-deterministic under a fake clock, and Redis TTLs only garbage-collect keys.
-Values are stored as hashes (``v`` value, ``x`` deadline in ms; ``c`` count,
-``r`` window end in ms) so a deadline can be compared with the caller's ``now``.
-"""
+"""The built-in operations: a value with an expiry, deletion, a fixed-window counter (see ``docs/shared-state.rst``)."""
 
 from __future__ import annotations
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
-from django_stability.conf import cached_on_settings, conf
-from django_stability.state._availability import Availability, describe
+from django_stability.conf import conf
+from django_stability.runtime import runtime
+from django_stability.state._availability import Attempt, Availability, describe
 from django_stability.state._builtin import BuiltinOps
 from django_stability.state._memory import MemoryStore
 from django_stability.state._ops import Arg, Operation, check_keys, encode_args
@@ -27,13 +27,7 @@ Mode = Literal["redis", "memory", "degraded"]
 
 
 class StateUnavailable(Exception):
-    """Redis did not answer a :meth:`Engine.ping`, or an operation without fallback.
-
-    An :class:`Operation` built with ``fallback=False`` raises it from
-    :meth:`Engine.run` / :meth:`Engine.arun` while Redis is unreachable
-    (or during the retry backoff after an outage) instead of running on
-    process-local state. The operation may or may not have reached Redis
-    before it stopped answering.
+    """Redis did not answer a :meth:`Engine.ping`, or an operation built with ``fallback=False``.
 
     .. versionadded:: 0.1
     """
@@ -60,17 +54,6 @@ class EngineStatus:
     error: str | None
     down_for: float | None
     retry_in: float | None
-
-
-class _Attempt:
-    """The outcome of one guarded Redis call: ``done`` once it answered."""
-
-    __slots__ = ("done", "error", "reply")
-
-    def __init__(self) -> None:
-        self.done = False
-        self.reply: Any = None
-        self.error: BaseException | None = None
 
 
 class Engine(BuiltinOps):
@@ -116,8 +99,8 @@ class Engine(BuiltinOps):
         self._redis: RedisBackend | None = None
         # What counts as an outage, and as any other Redis error; empty (so
         # nothing matches) in memory mode, where redis-py need not be installed.
-        self._outage_errors: tuple[type[Exception], ...] = ()
-        self._redis_errors: tuple[type[Exception], ...] = ()
+        outages: tuple[type[Exception], ...] = ()
+        errors: tuple[type[Exception], ...] = ()
         if url:
             try:
                 from django_stability.state import _redis
@@ -133,8 +116,7 @@ class Engine(BuiltinOps):
                 max_connections=max_connections,
                 pool_timeout=pool_timeout,
             )
-            self._outage_errors = _redis.OUTAGE_ERRORS
-            self._redis_errors = (_redis.RedisError,)
+            outages, errors = _redis.OUTAGE_ERRORS, (_redis.RedisError,)
         # Memory mode's store, or the process-local fallback while degraded.
         self.memory = MemoryStore(clock)
         self._availability = Availability(
@@ -143,6 +125,8 @@ class Engine(BuiltinOps):
             max_retry_after=max_retry_after,
             target=self._redis.url if self._redis else "",
             on_recover=self.memory.flush,
+            outages=outages,
+            errors=errors,
         )
 
     @property
@@ -181,23 +165,40 @@ class Engine(BuiltinOps):
             redis.exceptions.ResponseError: the Lua script failed (a bug, not an outage).
         """
         keys, encoded = check_keys(keys), encode_args(args)
-        backend = self._redis
-        if backend is not None and (probe := self._availability.admit()) is not None:
-            prefixed = [self.key_prefix + key for key in keys]
-            if not probe:
-                # The hot path, inline: what _attempt() does for a call that is no probe.
-                try:
-                    reply = backend.run(op, prefixed, encoded)
-                except self._outage_errors as exc:
-                    self._availability.failed(exc, False)
-                    return self._local(op, keys, encoded, exc)
-                return op.decode(reply)
-            with self._attempt(probe) as attempt:
-                attempt.reply = backend.run(op, prefixed, encoded)
-            if attempt.done:
-                return op.decode(attempt.reply)
-            return self._local(op, keys, encoded, attempt.error)
-        return self._local(op, keys, encoded)
+        if (admitted := self._admit()) is None:
+            return self._local(op, keys, encoded)
+        backend, probe = admitted
+        with Attempt(self._availability, probe) as attempt:
+            attempt.reply = backend.run(op, self._prefixed(keys), encoded)
+        return self._answer(op, keys, encoded, attempt)
+
+    async def arun(
+        self, op: Operation[R], keys: Sequence[str], args: Sequence[Arg] = ()
+    ) -> R:
+        """The async twin of :meth:`run`; memory operations run inline, without a thread."""
+        keys, encoded = check_keys(keys), encode_args(args)
+        if (admitted := self._admit()) is None:
+            return self._local(op, keys, encoded)
+        backend, probe = admitted
+        with Attempt(self._availability, probe) as attempt:
+            attempt.reply = await backend.arun(op, self._prefixed(keys), encoded)
+        return self._answer(op, keys, encoded, attempt)
+
+    def _admit(self) -> tuple[RedisBackend, bool] | None:
+        """The backend and whether this call is the outage probe, or ``None`` when memory answers."""
+        if self._redis is None or (probe := self._availability.admit()) is None:
+            return None
+        return self._redis, probe
+
+    def _prefixed(self, keys: list[str]) -> list[str]:
+        return [self.key_prefix + key for key in keys]
+
+    def _answer(
+        self, op: Operation[R], keys: list[str], encoded: list[str], attempt: Attempt
+    ) -> R:
+        if attempt.error is None:
+            return op.decode(attempt.reply)
+        return self._local(op, keys, encoded, attempt.error)
 
     def _local(
         self,
@@ -208,49 +209,11 @@ class Engine(BuiltinOps):
     ) -> R:
         """What answers when Redis did not: process memory, unless ``op`` has no fallback."""
         if self._redis is not None and not op.fallback:
-            raise self._unavailable(op) from cause
+            error = self._availability.error or "not retried yet"
+            raise StateUnavailable(
+                f"shared-state Redis is unreachable ({error}); {op.name} has no process-local fallback"
+            ) from cause
         return op.decode(self.memory.run(op, keys, encoded))
-
-    def _unavailable(self, op: Operation[Any]) -> StateUnavailable:
-        error = self._availability.error or "not retried yet"
-        return StateUnavailable(
-            f"shared-state Redis is unreachable ({error}); {op.name} has no process-local fallback"
-        )
-
-    @contextmanager
-    def _attempt(self, probe: bool) -> Iterator[_Attempt]:
-        """Account one Redis call for the outage tracker; an outage is swallowed (memory answers)."""
-        attempt = _Attempt()
-        try:
-            yield attempt
-        except self._outage_errors as exc:
-            self._availability.failed(exc, probe)
-            attempt.error = exc
-        except self._redis_errors:
-            self._availability.succeeded(probe)
-            raise
-        else:
-            self._availability.succeeded(probe)
-            attempt.done = True
-        finally:
-            if probe:
-                self._availability.release()
-
-    async def arun(
-        self, op: Operation[R], keys: Sequence[str], args: Sequence[Arg] = ()
-    ) -> R:
-        """The async twin of :meth:`run`; memory operations run inline, without a thread."""
-        keys, encoded = check_keys(keys), encode_args(args)
-        backend = self._redis
-        if backend is not None and (probe := self._availability.admit()) is not None:
-            with self._attempt(probe) as attempt:
-                attempt.reply = await backend.arun(
-                    op, [self.key_prefix + key for key in keys], encoded
-                )
-            if attempt.done:
-                return op.decode(attempt.reply)
-            return self._local(op, keys, encoded, attempt.error)
-        return self._local(op, keys, encoded)
 
     def ping(self) -> float:
         """Round-trip Redis now, whatever the backoff; return the seconds it took.
@@ -263,35 +226,22 @@ class Engine(BuiltinOps):
         """
         if self._redis is None:
             return 0.0
-        probe = bool(self._availability.admit(force=True))
         start = time.perf_counter()
-        try:
+        with self._pinging() as attempt:
             self._redis.sync.ping()
-        except self._outage_errors as exc:
-            self._availability.failed(exc, probe)
-            raise StateUnavailable(describe(exc)) from exc
-        finally:
-            if probe:
-                self._availability.release()
-        self._availability.succeeded(probe)
-        return time.perf_counter() - start
+        return _pinged(attempt, start)
 
     async def aping(self) -> float:
         """The async twin of :meth:`ping`."""
         if self._redis is None:
             return 0.0
-        probe = bool(self._availability.admit(force=True))
         start = time.perf_counter()
-        try:
+        with self._pinging() as attempt:
             await (await self._redis.aclient()).ping()
-        except self._outage_errors as exc:
-            self._availability.failed(exc, probe)
-            raise StateUnavailable(describe(exc)) from exc
-        finally:
-            if probe:
-                self._availability.release()
-        self._availability.succeeded(probe)
-        return time.perf_counter() - start
+        return _pinged(attempt, start)
+
+    def _pinging(self) -> Attempt:
+        return Attempt(self._availability, bool(self._availability.admit(force=True)))
 
     def redis_client(self) -> redis.Redis | None:
         """The raw sync client (``None`` in memory mode); outages are then yours to handle."""
@@ -312,10 +262,25 @@ class Engine(BuiltinOps):
             await self._redis.aclose()
 
 
-@cached_on_settings
+def _pinged(attempt: Attempt, start: float) -> float:
+    if attempt.error is not None:
+        raise StateUnavailable(describe(attempt.error)) from attempt.error
+    return time.perf_counter() - start
+
+
 def get_engine() -> Engine:
     """The process's engine for ``STABILITY_REDIS_URL``, built once (again after a settings change).
 
     .. versionadded:: 0.1
     """
+    return runtime.get("state.engine", _build, _dispose)
+
+
+def _build() -> Engine:
     return Engine(conf.redis_url or None)
+
+
+def _dispose(engine: Engine) -> None:
+    """Close every connection of ``engine``, its event loops' clients too."""
+    if engine._redis is not None:
+        engine._redis.close(every_loop=True)

@@ -1,10 +1,4 @@
-"""The in-process store: a dict with Redis-like key expiry and one lock.
-
-It backs the engine when ``STABILITY_REDIS_URL`` is unset, and it is the
-process-local fallback while Redis is unreachable. Operations' Python twins
-receive it and use the few methods below; values are whatever the twin stores
-(``str``, ``dict``, ``list``...), mirroring the Redis type its Lua twin uses.
-"""
+"""The in-process store: a dict with Redis-like key expiry and one lock, for operations' Python twins."""
 
 from __future__ import annotations
 
@@ -12,19 +6,22 @@ import heapq
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
-
-from django_stability.state._ops import Operation, as_reply
+from typing import Any, Protocol
 
 Clock = Callable[[], float]
 
+#: The Python twin: ``(store, keys, args) -> reply``, run under the store's lock.
+LocalFunction = Callable[["MemoryStore", list[str], list[str]], Any]
+
+
+class Twin(Protocol):
+    """What the store runs: an :class:`~django_stability.state.Operation`'s Python twin."""
+
+    local: LocalFunction
+
 
 class MemoryStore:
-    """Keys with optional expiry, driven by an injectable clock.
-
-    Expired keys disappear when read and are also swept actively (a heap of
-    deadlines), so keys that are written once and never read again, such as a
-    rate-limit counter per client address, do not accumulate.
+    """Keys with optional expiry, driven by an injectable clock; expired keys are also swept actively.
 
     Args:
         clock: Seconds, monotonic; ``time.monotonic`` unless a test injects one.
@@ -40,7 +37,7 @@ class MemoryStore:
         self._heap: list[tuple[float, str]] = []
         self._queued: set[str] = set()
 
-    def run(self, op: Operation[Any], keys: list[str], args: list[str]) -> Any:
+    def run(self, op: Twin, keys: list[str], args: list[str]) -> Any:
         """Run ``op``'s Python twin atomically and return its Redis-shaped reply."""
         with self.lock:
             self._sweep()
@@ -127,3 +124,31 @@ class MemoryStore:
                 self._forget(key)
             else:
                 heapq.heappush(heap, (deadline, key))
+
+
+def as_reply(value: Any) -> Any:
+    """Convert a Python twin's result the way Redis converts a Lua value.
+
+    ``None``/``False`` become ``None``, ``True`` becomes ``1``, numbers are
+    truncated to integers, strings stay strings, and a list stops at its first
+    ``None`` (a Lua array ends at its first ``nil``).
+    """
+    if value is None or value is False:
+        return None
+    if value is True:
+        return 1
+    kind = type(value)
+    if kind is str or kind is int:
+        return value
+    if kind is float:
+        return int(value)
+    if kind is list or kind is tuple:
+        items = []
+        for item in value:
+            if item is None:
+                break
+            items.append(as_reply(item))
+        return items
+    raise TypeError(
+        f"an operation cannot return {kind.__name__}; Redis would not either"
+    )

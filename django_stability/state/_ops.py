@@ -1,30 +1,17 @@
-"""Operations: one atomic step on shared state, written twice (Lua and Python).
-
-An :class:`Operation` is the unit every stability feature uses to read or
-change shared state. Redis runs its Lua source with ``EVALSHA`` (atomic by
-construction); the in-process store runs its Python twin under the store's
-lock (atomic within the process). Both see the same inputs, as Redis would:
-``keys`` and ``args`` are lists of ``str``, and the Python twin's return value
-is converted exactly the way Redis converts a Lua value into a reply, so a test
-that passes against one backend means the same against the other.
-"""
+"""Operations: one atomic step on shared state, written twice (Lua and Python)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
-if TYPE_CHECKING:
-    from django_stability.state._memory import MemoryStore
+from django_stability.state._memory import LocalFunction
 
 R = TypeVar("R")
 
 #: What an operation may take as an argument; sent to Redis as text.
 Arg = str | int | float
-
-#: The Python twin: ``(store, keys, args) -> reply``, run under the store's lock.
-LocalFunction = Callable[["MemoryStore", list[str], list[str]], Any]
 
 
 class Operation(Generic[R]):
@@ -130,31 +117,3 @@ def check_keys(keys: Sequence[str]) -> list[str]:
         if not key:
             raise ValueError("keys must not be empty")
     return checked
-
-
-def as_reply(value: Any) -> Any:
-    """Convert a Python twin's result the way Redis converts a Lua value.
-
-    ``None``/``False`` become ``None``, ``True`` becomes ``1``, numbers are
-    truncated to integers, strings stay strings, and a list stops at its first
-    ``None`` (a Lua array ends at its first ``nil``).
-    """
-    if value is None or value is False:
-        return None
-    if value is True:
-        return 1
-    kind = type(value)
-    if kind is str or kind is int:
-        return value
-    if kind is float:
-        return int(value)
-    if kind is list or kind is tuple:
-        items = []
-        for item in value:
-            if item is None:
-                break
-            items.append(as_reply(item))
-        return items
-    raise TypeError(
-        f"an operation cannot return {kind.__name__}; Redis would not either"
-    )

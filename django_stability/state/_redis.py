@@ -1,23 +1,4 @@
-"""Redis clients for the engine: one sync client per process, one async client per event loop.
-
-An asyncio client and its pool belong to the event loop they first ran on, so
-the async client is cached per running loop and closed when that loop shuts
-down (``asyncio.run``, ``asyncio.Runner``, uvicorn, asgiref and pytest-asyncio
-all call ``loop.shutdown_asyncgens()`` before closing a loop; a small async
-generator registered with the loop does the closing there).
-
-Both pools are *blocking* pools: when every connection is busy a caller waits
-(up to ``pool_timeout``) instead of failing at once, which is what keeps a burst
-such as a mass WebSocket disconnect from turning into ``MaxConnectionsError``.
-
-Operations on the sync side (every rate-limit hit, every breaker event) do not
-go through the pool: each thread keeps one connection of its own, made with the
-pool's options, and talks to it with redis-py's ``send_command`` /
-``read_response``. A thread only ever runs one command at a time, so it never
-needs a second connection, and skipping the pool's checkout, release and retry
-wrappers saves about a third of a round trip's client-side cost. The pool stays
-for the other commands (``PING``, the raw client of :meth:`Engine.client`).
-"""
+"""Redis clients for the engine: a connection per thread, a sync pool, an async client per event loop."""
 
 from __future__ import annotations
 
@@ -119,18 +100,8 @@ class RedisBackend:
             "timeout": pool_timeout,
             "decode_responses": True,
         }
-        # One immediate retry on a connection error, no backoff: it reconnects
-        # a pooled connection that died (Redis restarted, idle timeout) without
-        # declaring an outage; a real outage then fails fast on the second try.
-        # Timeouts are not retried, so a hung Redis costs one timeout per call.
         try:
-            pool = redis.BlockingConnectionPool.from_url(
-                url,
-                retry=redis.retry.Retry(
-                    redis.backoff.NoBackoff(), 1, (redis.exceptions.ConnectionError,)
-                ),
-                **self._options,
-            )
+            pool = self._pool_of(redis)
         except ValueError:
             # redis-py's message may quote the URL: neither it nor its cause is kept.
             raise ImproperlyConfigured(MALFORMED) from None
@@ -145,6 +116,15 @@ class RedisBackend:
             asyncio.AbstractEventLoop,
             tuple[redis.asyncio.Redis, AsyncGenerator[None, None]],
         ] = {}
+
+    def _pool_of(self, module: Any) -> Any:
+        """A blocking pool of ``redis`` or ``redis.asyncio``, retrying a connection error once, at once."""
+        retry = module.retry.Retry(
+            redis.backoff.NoBackoff(), 1, (redis.exceptions.ConnectionError,)
+        )
+        return module.BlockingConnectionPool.from_url(
+            self._url, retry=retry, **self._options
+        )
 
     def run(self, op: Operation[Any], keys: list[str], args: list[str]) -> Any:
         """Run ``op`` with ``EVALSHA`` on this thread's connection, sending the script once if Redis lacks it.
@@ -197,14 +177,7 @@ class RedisBackend:
 
     async def _open(self) -> redis.asyncio.Redis:
         loop = asyncio.get_running_loop()
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            self._url,
-            retry=redis.asyncio.retry.Retry(
-                redis.backoff.NoBackoff(), 1, (redis.exceptions.ConnectionError,)
-            ),
-            **self._options,
-        )
-        client = redis.asyncio.Redis.from_pool(pool)
+        client = redis.asyncio.Redis.from_pool(self._pool_of(redis.asyncio))
         closer = self._close_with_loop(loop, client)
         with self._lock:
             # Loops closed without shutdown_asyncgens() cannot be cleaned up
@@ -233,10 +206,30 @@ class RedisBackend:
         if entry is not None:
             await entry[1].aclose()
 
-    def close(self) -> None:
-        """Close the sync client's connections (they reopen on next use)."""
+    def close(self, *, every_loop: bool = False) -> None:
+        """Close the sync client's connections (they reopen on next use); with ``every_loop``, each loop's client too."""
         self.sync.close()
         with self._lock:
             connections = list(self._connections)
+            loops = list(self._loops.items()) if every_loop else []
         for conn in connections:
             conn.disconnect()
+        for loop, (client, closer) in loops:
+            if loop.is_running():  # else it closes the client when it shuts down
+                finish = _finish(client, closer)
+                try:
+                    asyncio.run_coroutine_threadsafe(finish, loop)
+                except RuntimeError:  # closed meanwhile, and its shutdown closed it
+                    finish.close()
+
+
+async def _finish(
+    client: redis.asyncio.Redis, closer: AsyncGenerator[None, None]
+) -> None:
+    try:
+        # The client first: cut short (the loop stopping), the closer still
+        # closes it when the loop shuts down.
+        await client.aclose()
+        await closer.aclose()
+    except Exception:  # a dead Redis: the sockets go with the loop
+        pass

@@ -6,16 +6,15 @@ import pytest
 from django.test import override_settings
 
 from django_stability.breakers import all_breakers, breaker
-from django_stability.breakers._registry import _breakers, config_for, is_known
+from django_stability.breakers._registry import config_for, is_known
+from django_stability.runtime import runtime
 
 
 @pytest.fixture(autouse=True)
 def _fresh_registry():
     """Breakers made by a test do not outlive it."""
-    before = dict(_breakers)
     yield
-    _breakers.clear()
-    _breakers.update(before)
+    runtime.reset(everything=True)
 
 
 def test_same_object_per_name():

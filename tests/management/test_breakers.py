@@ -19,6 +19,7 @@ from django.test import override_settings
 from django_stability.breakers import breaker
 from django_stability.breakers._store import keys_for
 from django_stability.models import Breaker
+from django_stability.runtime import runtime
 from django_stability.state import get_engine
 from tests import services
 from tests.breakers.names import configured, fresh
@@ -90,11 +91,9 @@ def test_list_json_is_the_http_shape(name):
     assert json.loads(run("list", name, "--json"))["breakers"] == [item]
 
 
-def test_list_without_breakers_says_how_to_add_some(settings, monkeypatch):
+def test_list_without_breakers_says_how_to_add_some(settings):
     """With no breaker configured or used, list says so instead of printing an empty table."""
-    from django_stability.breakers import _registry
-
-    monkeypatch.setattr(_registry, "_breakers", {})
+    runtime.reset(everything=True)  # no breaker used yet
     settings.STABILITY_BREAKERS = {}
     assert "No circuit breakers" in run()
 

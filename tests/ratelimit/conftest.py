@@ -10,6 +10,7 @@ from django.test import override_settings
 from prometheus_client import REGISTRY
 
 from django_stability.ratelimit._core import ip_value
+from django_stability.runtime import runtime
 from django_stability.state import get_engine
 from tests import services
 from tests.clock import FakeClock
@@ -36,10 +37,8 @@ def ip() -> str:
 
 async def close_engine() -> None:
     """Close the current engine's connections (both APIs) and forget it, as a worker exit would."""
-    engine = get_engine()
-    await engine.aclose()
-    engine.close()
-    get_engine.cache_clear()  # type: ignore[attr-defined]
+    await get_engine().aclose()  # this loop's client at once, not soon
+    runtime.reset()
 
 
 @pytest.fixture

@@ -14,13 +14,12 @@ from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.test import override_settings
 from django.urls import path
 
-from django_stability.realtime import _broadcast, _session
 from django_stability.realtime._sse import EventStreamConsumer
 from django_stability.realtime._websocket import ResilientConsumer
 from django_stability.state import Engine
 from tests import services
 from tests.clock import FakeClock
-from tests.state.conftest import api, clock, engine, redis_engine
+from tests.state.conftest import api, clock, engine, installed, redis_engine
 
 __all__ = ["api", "clock", "engine"]
 
@@ -68,9 +67,7 @@ sse_app = URLRouter([path("sse/<str:channel>/", DrivenStream.as_asgi())])
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def backend(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Engine]:
+def backend(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """Memory engine + in-memory channel layer, or Redis engine + channels-redis, each namespaced."""
     fake = FakeClock(T0)
     if request.param == "memory":
@@ -78,9 +75,7 @@ def backend(
         layers: dict[str, Any] = {
             "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
         }
-        with override_settings(CHANNEL_LAYERS=layers):
-            monkeypatch.setattr(_session, "get_engine", lambda: eng)
-            monkeypatch.setattr(_broadcast, "get_engine", lambda: eng)
+        with override_settings(CHANNEL_LAYERS=layers), installed(eng):
             yield eng
         return
     layers = {
@@ -92,9 +87,11 @@ def backend(
             },
         }
     }
-    with redis_engine(clock=fake) as eng, override_settings(CHANNEL_LAYERS=layers):
-        monkeypatch.setattr(_session, "get_engine", lambda: eng)
-        monkeypatch.setattr(_broadcast, "get_engine", lambda: eng)
+    with (
+        redis_engine(clock=fake) as eng,
+        override_settings(CHANNEL_LAYERS=layers),
+        installed(eng),
+    ):
         yield eng
         from channels.layers import get_channel_layer
 

@@ -15,11 +15,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import override_settings
 
-from django_stability.realtime import _broadcast, _session, abroadcast, broadcast
+from django_stability.realtime import abroadcast, broadcast
 from django_stability.state import Engine, StateUnavailable
 from tests.clock import FakeClock
 from tests.fixtures.redis_server import RedisServer
 from tests.realtime.conftest import T0, Client, Stream, User
+from tests.state.conftest import installed
 
 pytestmark = [pytest.mark.redis]
 
@@ -30,15 +31,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def engine(
-    redis_server: RedisServer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Engine]:
+def engine(redis_server: RedisServer, clock: FakeClock) -> Iterator[Engine]:
     """The realtime layer's engine on the throwaway server; short timeouts for the frozen one."""
     eng = Engine(redis_server.url, clock=clock, connect_timeout=0.3, timeout=0.3)
     layers = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    with override_settings(CHANNEL_LAYERS=layers):
-        monkeypatch.setattr(_session, "get_engine", lambda: eng)
-        monkeypatch.setattr(_broadcast, "get_engine", lambda: eng)
+    with override_settings(CHANNEL_LAYERS=layers), installed(eng):
         yield eng
     eng.close()
 

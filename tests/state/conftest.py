@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 
+from django_stability.runtime import runtime
 from django_stability.state import Engine
 from tests import services
 from tests.clock import FakeClock
@@ -53,6 +54,16 @@ def redis_engine(**options: Any) -> Iterator[Engine]:
     finally:
         engine.close()
         forget_keys(prefix)
+
+
+@contextmanager
+def installed(engine: Engine) -> Iterator[Engine]:
+    """``engine`` as the process's own (what ``get_engine()`` returns) until the block ends."""
+    runtime.install("state.engine", engine)
+    try:
+        yield engine
+    finally:
+        runtime.install("state.engine", None)
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
