@@ -18,7 +18,7 @@ from django_stability.models import Breaker
 from django_stability.runtime import runtime
 from django_stability.state import get_engine
 from tests import services
-from tests.breakers.names import configured, fresh
+from tests.breakers.names import OUTCOMES, configured, fresh
 
 pytestmark = pytest.mark.django_db
 
@@ -114,15 +114,7 @@ def test_empty_page_says_how_to_configure(admin_client, settings):
     assert "configure them in STABILITY_BREAKERS" in response.content.decode()
 
 
-@pytest.mark.parametrize(
-    ("action", "state", "forced", "persisted"),
-    [
-        ("open", "open", "open", "open"),
-        ("close", "closed", "closed", "closed"),
-        ("reset", "closed", None, ""),
-        ("release", "closed", None, ""),
-    ],
-)
+@pytest.mark.parametrize(("action", "state", "forced", "persisted"), OUTCOMES)
 def test_actions_apply_and_enter_the_admin_history(
     admin_client, admin_user, name, action, state, forced, persisted
 ):

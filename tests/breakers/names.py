@@ -11,6 +11,15 @@ from django_stability.breakers import breaker
 
 _serial = itertools.count()
 
+#: Each operator action with the breaker state, forced state and persisted
+#: ``Breaker.forced`` it leaves: the admin, the HTTP API and the command agree.
+OUTCOMES = [
+    ("open", "open", "open", "open"),
+    ("close", "closed", "closed", "closed"),
+    ("reset", "closed", None, ""),
+    ("release", "closed", None, ""),
+]
+
 
 def fresh(prefix: str) -> str:
     """A breaker name no other test uses."""

@@ -22,7 +22,7 @@ from django_stability.models import Breaker
 from django_stability.runtime import runtime
 from django_stability.state import get_engine
 from tests import services
-from tests.breakers.names import configured, fresh
+from tests.breakers.names import OUTCOMES, configured, fresh
 from tests.logcapture import capture_logs
 
 pytestmark = pytest.mark.django_db
@@ -98,15 +98,7 @@ def test_list_without_breakers_says_how_to_add_some(settings):
     assert "No circuit breakers" in run()
 
 
-@pytest.mark.parametrize(
-    ("action", "state", "forced", "persisted"),
-    [
-        ("open", "open", "open", "open"),
-        ("close", "closed", "closed", "closed"),
-        ("reset", "closed", None, ""),
-        ("release", "closed", None, ""),
-    ],
-)
+@pytest.mark.parametrize(("action", "state", "forced", "persisted"), OUTCOMES)
 def test_actions_change_the_breaker_and_are_logged(
     action, state, forced, persisted, name
 ):

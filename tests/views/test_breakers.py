@@ -15,7 +15,7 @@ from django.test import AsyncClient, Client
 
 from django_stability.breakers import breaker
 from django_stability.models import Breaker
-from tests.breakers.names import configured, fresh
+from tests.breakers.names import OUTCOMES, configured, fresh
 from tests.http_modes import MODES, fetch
 
 pytestmark = pytest.mark.django_db
@@ -147,15 +147,7 @@ def test_detail_shows_live_state_and_counts(mode, name, viewer):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(
-    ("action", "state", "forced", "persisted"),
-    [
-        ("open", "open", "open", "open"),
-        ("close", "closed", "closed", "closed"),
-        ("reset", "closed", None, ""),
-        ("release", "closed", None, ""),
-    ],
-)
+@pytest.mark.parametrize(("action", "state", "forced", "persisted"), OUTCOMES)
 def test_actions_apply_record_and_answer_the_breaker(
     mode, action, state, forced, persisted, name, operator
 ):
