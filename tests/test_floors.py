@@ -29,10 +29,11 @@ FLOORS = {
         "models",
         "migrations",
         "checks",
+        "errors",
         "_process_metrics",
         "runtime",
     },
-    "capability": {"breakers", "ratelimit", "health", "drafts", "realtime", "errors"},
+    "capability": {"breakers", "ratelimit", "health", "drafts", "realtime"},
     "surface": {
         "",
         "apps",
@@ -117,6 +118,20 @@ def test_no_import_goes_up_a_floor():
         if LEVEL[floor(imported)] > LEVEL[floor(module)]
     ]
     assert upward == []
+
+
+def test_no_capability_reaches_into_another():
+    """A capability uses another only through its public names: none of its private modules."""
+    reaching = [
+        f"{module} imports {imported}"
+        for module, imported_modules in import_graph().items()
+        if floor(module) == "capability"
+        for imported in sorted(imported_modules)
+        if floor(imported) == "capability"
+        and imported.split(".")[1] != module.split(".")[1]
+        and any(part.startswith("_") for part in imported.split(".")[2:])
+    ]
+    assert reaching == []
 
 
 def test_no_import_cycle():

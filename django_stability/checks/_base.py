@@ -15,6 +15,8 @@ from django.core.checks import CheckMessage
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from django_stability.conf import PREFIX, cached_on_settings, conf
+
 # Every check also carries this tag: ``manage.py check --tag django_stability``.
 TAG = "django_stability"
 
@@ -176,6 +178,25 @@ def prefix_problems(value: Any) -> list[tuple[str, str]]:
         for index, item in enumerate(value)
         if not (isinstance(item, str) and item.startswith("/"))
     ]
+
+
+class SettingRules:
+    """Settings (their ``conf`` attributes) and each one's rule: the one parser the checks and the running code share."""
+
+    def __init__(self, **rules: Validator) -> None:
+        self.rules = rules
+        # Parsed once per settings: the running code asks on every call.
+        self.value: Callable[[str], Any] = cached_on_settings(self._value)
+
+    def problem(self, attribute: str) -> str | None:
+        """What is wrong with the setting, phrased to follow its name; ``None`` if valid."""
+        return self.rules[attribute](getattr(conf, attribute))
+
+    def _value(self, attribute: str) -> Any:
+        """The setting's value, or ImproperlyConfigured naming it and what is wrong."""
+        if (found := self.problem(attribute)) is not None:
+            raise ImproperlyConfigured(f"{PREFIX}{attribute.upper()} {found}.")
+        return getattr(conf, attribute)
 
 
 def refuse(messages: Sequence[CheckMessage]) -> None:

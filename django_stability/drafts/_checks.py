@@ -10,7 +10,7 @@ from django.core.checks import CheckMessage
 from django_stability.checks._base import check
 from django_stability.checks._codes import Codes
 from django_stability.conf import PREFIX, conf
-from django_stability.drafts._settings import RULES, problem
+from django_stability.drafts._settings import RULES
 
 _CODES = (Codes.DRAFT_TTL, Codes.DRAFT_MAX_BYTES, Codes.DRAFTS_PER_USER)
 
@@ -18,9 +18,9 @@ _CODES = (Codes.DRAFT_TTL, Codes.DRAFT_MAX_BYTES, Codes.DRAFTS_PER_USER)
 @check()
 def check_drafts(**kwargs: Any) -> list[CheckMessage]:
     messages = []
-    for attribute, code in zip(RULES, _CODES, strict=True):
+    for attribute, code in zip(RULES.rules, _CODES, strict=True):
         name = f"{PREFIX}{attribute.upper()}"
-        if (found := problem(attribute)) is not None:
+        if (found := RULES.problem(attribute)) is not None:
             messages.append(code.msg(name, problem=found))
         elif attribute == "draft_max_bytes":
             # Django refuses a larger body before the drafts view can read it.

@@ -16,7 +16,7 @@ from django_stability.drafts._errors import (
     DraftLimitReached,
     DraftTooLarge,
 )
-from django_stability.drafts._settings import parsed
+from django_stability.drafts._settings import RULES
 from django_stability.drafts._validation import (
     check_version,
     encoded_size,
@@ -78,14 +78,14 @@ def save_draft(
     validate_key(key)
     expected = check_version(version)
     size = encoded_size(data)
-    if size > (limit := parsed("draft_max_bytes")):
+    if size > (limit := RULES.value("draft_max_bytes")):
         raise DraftTooLarge(limit, size)
     now = now or timezone.now()
     fields: dict[str, Any] = {
         "data": data,
         "size": size,
         "updated_at": now,
-        "expires_at": now + parsed("draft_ttl"),
+        "expires_at": now + RULES.value("draft_ttl"),
     }
     mine = Draft.all_objects.filter(owner_id=_owner_id(owner), key=key)
     # pragma below: leaving the loop takes three creations lost to concurrent ones in a row.
@@ -110,7 +110,7 @@ def _revive_or_create(
 ) -> bool:
     """Create the draft (in the caller's transaction); False when a concurrent save created it first."""
     _one_creation_at_a_time(owner)
-    if (limit := parsed("drafts_per_user")) <= Draft.all_objects.filter(
+    if (limit := RULES.value("drafts_per_user")) <= Draft.all_objects.filter(
         owner_id=_owner_id(owner)
     ).live(now).count():
         raise DraftLimitReached(limit)

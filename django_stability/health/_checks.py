@@ -11,15 +11,15 @@ from django_stability.checks._codes import Codes
 from django_stability.conf import PREFIX, conf
 from django_stability.health._settings import (
     READINESS,
+    RULES,
     NotAHealthCheck,
-    problem,
     readiness_class,
     readiness_shape,
 )
 
 
 def _number(attribute: str, code: Codes) -> list[CheckMessage]:
-    found = problem(attribute)
+    found = RULES.problem(attribute)
     name = f"{PREFIX}{attribute.upper()}"
     return [] if found is None else [code.msg(name, problem=found)]
 

@@ -9,7 +9,7 @@ from django.utils.module_loading import import_string
 from health_check.base import HealthCheck
 
 from django_stability.checks._base import (
-    Validator,
+    SettingRules,
     is_list,
     kind,
     non_negative_number,
@@ -20,26 +20,16 @@ from django_stability.conf import PREFIX, conf
 READINESS = f"{PREFIX}READINESS_CHECKS"
 
 #: The numeric settings (their ``conf`` attributes) and their rules.
-RULES: dict[str, Validator] = {
-    "health_timeout": positive_number,
-    "drain_seconds": non_negative_number,
-}
+RULES = SettingRules(health_timeout=positive_number, drain_seconds=non_negative_number)
 
 
 class NotAHealthCheck(ValueError):
     """A readiness entry imports, but is not a ``HealthCheck`` subclass."""
 
 
-def problem(attribute: str) -> str | None:
-    """What is wrong with a numeric setting, phrased to follow its name; ``None`` if valid."""
-    return RULES[attribute](getattr(conf, attribute))
-
-
 def parsed(attribute: str) -> float:
     """A numeric setting's value, or ``ImproperlyConfigured`` naming it and what is wrong."""
-    if (found := problem(attribute)) is not None:
-        raise ImproperlyConfigured(f"{PREFIX}{attribute.upper()} {found}.")
-    return getattr(conf, attribute)  # type: ignore[no-any-return]
+    return RULES.value(attribute)  # type: ignore[no-any-return]
 
 
 def readiness_shape(value: Any) -> list[tuple[str, str]]:

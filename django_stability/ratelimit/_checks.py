@@ -10,9 +10,9 @@ from django.core.checks import CheckMessage, Tags
 
 from django_stability.checks._base import check, is_list, kind, show
 from django_stability.checks._codes import Codes
+from django_stability.checks._rates import rate_problem
 from django_stability.conf import Settings, conf
 from django_stability.ratelimit._client_ip import proxy_network
-from django_stability.ratelimit._rates import rate_problem
 from django_stability.ratelimit._settings import BOOL, Exempt, exempt_problems
 
 

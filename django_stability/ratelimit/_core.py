@@ -10,7 +10,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Final
 
-from django_stability.ratelimit._rates import Rate
+from django_stability.checks._rates import Rate
 from django_stability.state import Engine
 
 

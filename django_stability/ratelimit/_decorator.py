@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.module_loading import import_string
 
+from django_stability.checks._rates import Rate, parse_rate
 from django_stability.ratelimit._client_ip import client_ip
 from django_stability.ratelimit._core import (
     Usage,
@@ -20,7 +21,6 @@ from django_stability.ratelimit._core import (
     ip_value,
     wall_clock,
 )
-from django_stability.ratelimit._rates import Rate, parse_rate
 from django_stability.ratelimit._responses import refusal, with_headers
 from django_stability.ratelimit._settings import fail_open_setting
 from django_stability.state import get_engine

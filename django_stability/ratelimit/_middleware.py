@@ -9,6 +9,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from django_stability.checks._rates import Rate
 from django_stability.conf import cached_on_settings
 from django_stability.ratelimit._client_ip import client_ip
 from django_stability.ratelimit._core import (
@@ -19,7 +20,6 @@ from django_stability.ratelimit._core import (
     ip_value,
     wall_clock,
 )
-from django_stability.ratelimit._rates import Rate
 from django_stability.ratelimit._responses import refusal, with_headers
 from django_stability.ratelimit._settings import (
     Exempt,

@@ -11,10 +11,10 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 
 from django_stability import metrics
+from django_stability.checks._rates import Rate
 from django_stability.errors import problem_response
 from django_stability.logging import get_logger
 from django_stability.ratelimit._core import Usage
-from django_stability.ratelimit._rates import Rate
 from django_stability.runtime import runtime
 from django_stability.state import Engine
 

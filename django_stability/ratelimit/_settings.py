@@ -7,8 +7,8 @@ from typing import Final
 
 from django.core.exceptions import ImproperlyConfigured
 
+from django_stability.checks._rates import Rate, parse_rate
 from django_stability.conf import Settings, cached_on_settings, conf
-from django_stability.ratelimit._rates import Rate, parse_rate
 
 #: What a prefix list and each of its items must be, as the messages say it.
 PREFIX_LIST: Final = "must be a list of path prefixes"

@@ -19,8 +19,8 @@ from django_stability.checks._base import (
     show,
     suggest,
 )
+from django_stability.checks._rates import Rate, parse_rate, rate_problem
 from django_stability.conf import Settings, cached_on_settings, conf
-from django_stability.ratelimit._rates import Rate, parse_rate, rate_problem
 from django_stability.realtime._slots import SLOT_TTL_BEATS
 
 logger = logging.getLogger("django_stability.realtime")

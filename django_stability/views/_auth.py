@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 from django.http import HttpRequest, HttpResponse
 
 from django_stability import metrics
+from django_stability.checks._rates import Rate
 from django_stability.conf import conf
 from django_stability.errors import problem_response
 from django_stability.ratelimit._client_ip import client_ip
@@ -25,7 +26,6 @@ from django_stability.ratelimit._core import (
     over_limit_until,
     wall_clock,
 )
-from django_stability.ratelimit._rates import Rate
 from django_stability.state import get_engine
 
 if TYPE_CHECKING:

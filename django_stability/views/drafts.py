@@ -25,7 +25,7 @@ from django_stability.drafts import (
     summary_json,
     validate_key,
 )
-from django_stability.drafts._settings import parsed
+from django_stability.drafts._settings import RULES
 from django_stability.errors import problem_response
 from django_stability.errors._problem import CONTENT_TYPE
 from django_stability.views._auth import (
@@ -95,7 +95,7 @@ def _draft_body(request: HttpRequest) -> tuple[Any, Any]:
         raw = request.body
     except RequestDataTooBig:
         # Django's DATA_UPLOAD_MAX_MEMORY_SIZE: refused before it is read.
-        raise DraftTooLarge(parsed("draft_max_bytes")) from None
+        raise DraftTooLarge(RULES.value("draft_max_bytes")) from None
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from django_stability.drafts._settings import RULES, parsed
+from django_stability.drafts._settings import RULES
 from tests.checks import check_error_codes
 
 
@@ -43,7 +43,7 @@ def test_draft_limits_accept_one(setting, code):
 
 def test_the_store_reads_the_settings_the_checks_accept():
     """The parser gives the values the checks pass, and refuses what they report, naming the setting."""
-    assert [parsed(name) for name in RULES] == [
+    assert [RULES.value(name) for name in RULES.rules] == [
         timedelta(days=7),
         262144,
         200,
@@ -52,7 +52,7 @@ def test_the_store_reads_the_settings_the_checks_accept():
         override_settings(STABILITY_DRAFT_MAX_BYTES="200"),
         pytest.raises(ImproperlyConfigured) as caught,
     ):
-        parsed("draft_max_bytes")
+        RULES.value("draft_max_bytes")
     assert str(caught.value) == (
         "STABILITY_DRAFT_MAX_BYTES must be a positive whole number, not str '200'."
     )

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_stability.ratelimit._rates import UNITS, Rate, parse_rate
+from django_stability.checks._rates import UNITS, Rate, parse_rate
 from tests.properties import PROPERTY
 
 counts = st.integers(min_value=1, max_value=10**9)

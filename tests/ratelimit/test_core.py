@@ -87,7 +87,7 @@ def test_the_memory_of_refusals_is_bounded() -> None:
 
 def test_a_degraded_count_is_not_remembered() -> None:
     """A process-local count while Redis is unreachable decides nothing for later: it is never cached."""
-    from django_stability.ratelimit._rates import parse_rate
+    from django_stability.checks._rates import parse_rate
     from django_stability.state import Engine
 
     # Nothing listens on this port: every call is refused, the engine degrades.

@@ -9,10 +9,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
 
+from django_stability.checks._rates import Rate
 from django_stability.middleware import RateLimitMiddleware
 from django_stability.ratelimit import ratelimit
 from django_stability.ratelimit._core import ip_value
-from django_stability.ratelimit._rates import Rate
 from tests.http_modes import MODES
 from tests.logcapture import capture_logs
 from tests.ratelimit.conftest import close_engine, refused

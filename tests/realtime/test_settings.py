@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.test import override_settings
 
-from django_stability.ratelimit._rates import Rate
+from django_stability.checks._rates import Rate
 from django_stability.realtime._settings import (
     KEYS,
     RealtimeConfig,

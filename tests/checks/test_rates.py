@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_stability.ratelimit._rates import Rate, parse_rate
+from django_stability.checks._rates import Rate, parse_rate
 
 
 @pytest.mark.parametrize(
