@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import http.client
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from django_stability._process_metrics import (
     memory_limit,
     read_usage,
 )
+from tests import services
 from tests.clock import FakeClock
 from tests.exposition import samples, value
 from tests.fixtures.redis_server import free_port
@@ -231,24 +231,8 @@ def server(tmp_path: Path) -> Iterator[int]:
     """``uvicorn example_project.asgi:application --workers 2`` on SQLite, metrics in one directory."""
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "example_project.settings",
-        "DEBUG": "0",
-        "HTTPS": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = services.migrated_example(f"sqlite:///{tmp_path / 'db.sqlite3'}", metrics_dir)
     env.pop("REDIS_URL", None)
-    migrate = subprocess.run(
-        [sys.executable, "example_project/manage.py", "migrate", "--noinput"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert migrate.returncode == 0, migrate.stderr
     port = free_port()
     log = tmp_path / "uvicorn.log"
     with log.open("wb") as out:

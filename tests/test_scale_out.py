@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -119,27 +118,14 @@ def cluster(database: str, tmp_path: Path) -> Iterator[list[Worker]]:
     """The example project migrated onto ``database``, served by three workers sharing Redis."""
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "example_project.settings",
-        "DEBUG": "0",
-        "HTTPS": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": database,
-        "REDIS_URL": services.REDIS_URL,
-        "RATELIMIT": f"{LIMIT}/m",
+    env = services.migrated_example(
+        database,
+        metrics_dir,
+        REDIS_URL=services.REDIS_URL,
+        RATELIMIT=f"{LIMIT}/m",
         # The test plays the proxy: each run's client is an address of its own.
-        "TRUSTED_PROXIES": "127.0.0.1/32",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "LOG_LEVEL": "WARNING",
-    }
-    migrate = subprocess.run(
-        [sys.executable, "example_project/manage.py", "migrate", "--noinput"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert migrate.returncode == 0, migrate.stderr
+        TRUSTED_PROXIES="127.0.0.1/32",
+    )
     workers: list[Worker] = []
     try:
         for index in range(WORKERS):

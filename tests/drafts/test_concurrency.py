@@ -68,13 +68,12 @@ def test_a_save_blocked_behind_the_winner_gets_the_winners_draft(alice):
     assert (stored(alice, "note").version, stored(alice, "note").data) == (2, "winner")
 
 
-def test_many_concurrent_puts_from_one_version_have_one_winner(alice):
-    """Eight PUTs from version 1 released at once over HTTP: one 200, seven 409 carrying the winner's draft."""
-    save_draft(alice, "note", "v1")
+def _race(user: Any, key: str, version: int) -> list[tuple[int, dict[str, Any]]]:
+    """Eight logged-in clients PUT ``key`` from ``version`` at once over HTTP; their statuses and bodies."""
     clients = []
     for _ in range(8):
         client = Client(raise_request_exception=False)
-        client.force_login(alice)
+        client.force_login(user)
         clients.append(client)
     start = threading.Barrier(len(clients))
 
@@ -82,8 +81,8 @@ def test_many_concurrent_puts_from_one_version_have_one_winner(alice):
         try:
             start.wait(WAIT)
             response = clients[i].put(
-                "/stability/drafts/note",
-                f'{{"data": "tab {i}", "version": 1}}',
+                f"/stability/drafts/{key}",
+                f'{{"data": "tab {i}", "version": {version}}}',
                 content_type="application/json",
             )
             return response.status_code, response.json()
@@ -91,49 +90,28 @@ def test_many_concurrent_puts_from_one_version_have_one_winner(alice):
             connections.close_all()
 
     with ThreadPoolExecutor(len(clients)) as pool:
-        results = list(pool.map(put, range(len(clients)), timeout=WAIT))
-    statuses = sorted(status for status, _ in results)
-    assert statuses == [200] + [409] * 7
+        return list(pool.map(put, range(len(clients)), timeout=WAIT))
+
+
+@pytest.mark.parametrize(
+    ("key", "version"),
+    [("note", 1), ("fresh", 0)],
+    ids=["from-version-1", "create-with-version-0"],
+)
+def test_concurrent_puts_from_one_version_have_one_winner(alice, key, version):
+    """Eight PUTs from one version (1 of a stored draft, 0 of a new key) released at once: one 200, seven 409 carrying the winner's draft."""
+    if version:
+        save_draft(alice, key, "v1")
+    results = _race(alice, key, version)
+    assert sorted(status for status, _ in results) == [200] + [409] * 7
     [winner] = [body for status, body in results if status == 200]
-    assert winner["version"] == 2
+    assert winner["version"] == version + 1
     for status, body in results:
         if status == 409:
             assert body["code"] == "draft_conflict"
             assert body["draft"] == winner
-    assert stored(alice, "note").data == winner["data"]
-
-
-def test_concurrent_creates_with_version_0_have_one_winner(alice):
-    """Eight PUTs with version 0 of a new key released at once over HTTP: one creates it, seven get 409 with it."""
-    clients = []
-    for _ in range(8):
-        client = Client(raise_request_exception=False)
-        client.force_login(alice)
-        clients.append(client)
-    start = threading.Barrier(len(clients))
-
-    def put(i: int) -> tuple[int, dict[str, Any]]:
-        try:
-            start.wait(WAIT)
-            response = clients[i].put(
-                "/stability/drafts/fresh",
-                f'{{"data": "tab {i}", "version": 0}}',
-                content_type="application/json",
-            )
-            return response.status_code, response.json()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(len(clients)) as pool:
-        results = list(pool.map(put, range(len(clients)), timeout=WAIT))
-    assert sorted(status for status, _ in results) == [200] + [409] * 7
-    [winner] = [body for status, body in results if status == 200]
-    assert winner["version"] == 1
-    assert all(body["draft"] == winner for status, body in results if status == 409)
-    assert (stored(alice, "fresh").version, stored(alice, "fresh").data) == (
-        1,
-        winner["data"],
-    )
+    saved = stored(alice, key)
+    assert (saved.version, saved.data) == (version + 1, winner["data"])
 
 
 def test_concurrent_first_saves_of_a_new_key_create_it_once(alice):
