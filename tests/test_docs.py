@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from django_stability.checks import Codes
+from django_stability.checks._codes import Codes
 from django_stability.conf import Settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

@@ -5,18 +5,11 @@ from __future__ import annotations
 from django.core.checks import register
 
 from django_stability.checks import _core, _deploy, _features, _project
-from django_stability.checks._base import CHECKS, TAG, RegisteredCheck
-from django_stability.checks._codes import REMOVED_SETTINGS, Codes, Removed
+from django_stability.checks._base import CHECKS, TAG
 
-__all__ = [
-    "CHECKS",
-    "REMOVED_SETTINGS",
-    "TAG",
-    "Codes",
-    "RegisteredCheck",
-    "Removed",
-    "register_all",
-]
+# The tag is documented (docs/checks.rst); the codes and the registry are the
+# package's own, imported from their private modules by the capabilities.
+__all__ = ["TAG", "register_all"]
 
 # Importing the modules collected their checks, in this order.
 _MODULES = (_core, _features, _project, _deploy)

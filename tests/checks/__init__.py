@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.checks import CheckMessage
 
-from django_stability.checks import CHECKS
+from django_stability.checks._base import CHECKS
 
 
 def run_checks(*, deploy: bool = False) -> list[CheckMessage]:

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from django_stability.checks import REMOVED_SETTINGS, Removed
+from django_stability.checks._codes import REMOVED_SETTINGS, Removed
 from tests.checks import check_error_codes
 
 # Setting names and removed settings --------------------------------------------

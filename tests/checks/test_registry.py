@@ -18,7 +18,9 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from django_stability.checks import CHECKS, TAG, Codes
+from django_stability.checks import TAG
+from django_stability.checks._base import CHECKS
+from django_stability.checks._codes import Codes
 from django_stability.conf import Settings
 from tests import services
 from tests.checks import check_error_codes, run_checks
