@@ -31,7 +31,9 @@ pytestmark = [pytest.mark.redis]
 CLIENTS = 100
 EVENTS = 600
 BATCH = 10
-DEADLINE = 60.0  # a bound on the whole test, never expected to be reached
+# A bound on the whole test, never expected to be reached: generous, since the
+# servers run under coverage in `make test` and share two cores with the suite.
+DEADLINE = 180.0
 
 
 @pytest.fixture
@@ -105,7 +107,7 @@ async def test_a_reconnect_storm_with_a_lossy_layer_loses_nothing(
             for n in range(CLIENTS)
         ]
         tasks = [asyncio.create_task(c.run(until)) for c in clients]
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(60):
             for c in clients:
                 await c.subscribed.wait()
         for start in range(0, EVENTS, BATCH):
