@@ -70,6 +70,15 @@ def throwaway_database(prefix: str) -> Iterator[str]:
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def coverage_env() -> dict[str, str]:
+    """What a child process built from a clean environment needs to be measured under ``make test``."""
+    return {
+        name: os.environ[name]
+        for name in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START")
+        if name in os.environ
+    }
+
+
 def migrated_example(
     database_url: str, metrics_dir: Path, **extra: str
 ) -> dict[str, str]:

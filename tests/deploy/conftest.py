@@ -35,6 +35,7 @@ def kit_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         redis.start()
         cleanup.callback(redis.stop)
         env = {
+            **services.coverage_env(),
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(ROOT),
             "DJANGO_SETTINGS_MODULE": "example_project.settings",

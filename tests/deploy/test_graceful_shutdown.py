@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import services
 from tests.deploy.kit import ROOT, Instance, get, manage, wait_until
 
 DRAIN = 4
@@ -26,6 +27,7 @@ DRAIN = 4
 @pytest.fixture(params=["asgi", "wsgi"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Instance]:
     env = {
+        **services.coverage_env(),
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(ROOT),
         "DJANGO_SETTINGS_MODULE": "example_project.settings",

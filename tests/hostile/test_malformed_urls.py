@@ -14,6 +14,7 @@ from django.test import override_settings
 from django_stability.checks._core import check_redis_url
 from django_stability.db import database_from_env
 from django_stability.state import _redis
+from tests import services
 from tests.realtime.servers import ROOT
 
 SECRET = "hunter\uff032secret"  # U+FF03 (fullwidth #) makes urllib refuse the netloc
@@ -87,6 +88,7 @@ def test_the_example_project_does_not_print_the_password_at_startup(
         [sys.executable, *command],
         cwd=ROOT,
         env={
+            **services.coverage_env(),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PYTHONPATH": str(ROOT),
             "DJANGO_SETTINGS_MODULE": "example_project.settings",

@@ -104,6 +104,7 @@ def servers(
     """``count`` servers sharing one Redis (the suite's by default) through one channel layer prefix."""
     prefix = f"stability-test-layer-{uuid.uuid4().hex[:12]}"
     env = {
+        **services.coverage_env(),
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(ROOT),
         "STABILITY_REDIS_URL": redis_url,
