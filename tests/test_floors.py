@@ -32,7 +32,16 @@ FLOORS = {
         "_process_metrics",
         "runtime",
     },
-    "capability": {"breakers", "ratelimit", "health", "drafts", "realtime", "errors"},
+    "capability": {
+        "breakers",
+        "ratelimit",
+        "health",
+        "drafts",
+        "realtime",
+        "errors",
+        "bulkhead",
+        "deadline",
+    },
     "surface": {
         "",
         "apps",

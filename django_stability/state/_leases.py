@@ -72,11 +72,15 @@ def _release_local(store: MemoryStore, keys: list[str], args: list[str]) -> int:
 
 
 #: ``keys=[key]``, ``args=[now_ms, limit, ttl_ms, holder]``: whether ``holder`` got a lease.
-ACQUIRE: Operation[bool] = Operation("lease_acquire", _ACQUIRE_LUA, _acquire_local, bool)
+ACQUIRE: Operation[bool] = Operation(
+    "lease_acquire", _ACQUIRE_LUA, _acquire_local, bool
+)
 #: ``keys=[key]``, ``args=[now_ms, ttl_ms, holder]``: ``holder``'s lease now ends ``ttl_ms`` later.
 RENEW: Operation[int] = Operation("lease_renew", _RENEW_LUA, _renew_local)
 #: ``keys=[key]``, ``args=[holder]``: frees ``holder``'s lease now; whether it held one.
-RELEASE: Operation[bool] = Operation("lease_release", _RELEASE_LUA, _release_local, bool)
+RELEASE: Operation[bool] = Operation(
+    "lease_release", _RELEASE_LUA, _release_local, bool
+)
 
 
 def _holder(holder: str) -> str:

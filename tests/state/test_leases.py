@@ -26,7 +26,9 @@ async def test_a_released_lease_is_free_at_once(api):
 async def test_a_lease_never_released_expires(api):
     """A holder that died keeps its place until its lease ends, not a millisecond longer."""
     await api("acquire_lease", "pool", "dead", limit=1, ttl=5, now=T0)
-    assert await api("acquire_lease", "pool", "b", limit=1, ttl=5, now=T0 + 4.999) is False
+    assert (
+        await api("acquire_lease", "pool", "b", limit=1, ttl=5, now=T0 + 4.999) is False
+    )
     assert await api("acquire_lease", "pool", "b", limit=1, ttl=5, now=T0 + 5) is True
 
 
