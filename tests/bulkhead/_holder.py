@@ -19,9 +19,7 @@ def main() -> None:
         USE_TZ=True,
         LOGGING_CONFIG=None,
         STABILITY_REDIS_URL=url,
-        STABILITY_BULKHEADS={
-            name: {"max_concurrent": 1, "shared": True, "lease": 5}
-        },
+        STABILITY_BULKHEADS={name: {"max_concurrent": 1, "shared": True, "lease": 5}},
     )
     import django
 

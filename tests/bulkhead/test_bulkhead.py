@@ -21,10 +21,8 @@ def test_a_call_over_the_limit_is_refused_and_counted():
     """With its only place taken, a call raises BulkheadFull at once; the refusal is counted."""
     guard = one_place()
     before = rejected("local")
-    with guard:
-        with pytest.raises(BulkheadFull) as refused:
-            with guard:
-                pass  # pragma: no cover - never entered
+    with guard, pytest.raises(BulkheadFull) as refused, guard:
+        pass  # pragma: no cover - never entered
     assert refused.value.name == "local"
     assert refused.value.retry_after == 1
     assert rejected("local") == before + 1
@@ -35,10 +33,9 @@ def test_a_call_over_the_limit_is_refused_and_counted():
 async def test_async_calls_share_the_places_of_sync_ones():
     """A place taken by ``with`` is missing for ``async with`` in the same process, and back after."""
     guard = one_place()
-    with guard:
-        with pytest.raises(BulkheadFull):
-            async with guard:
-                pass  # pragma: no cover - never entered
+    with guard, pytest.raises(BulkheadFull):
+        async with guard:
+            pass  # pragma: no cover - never entered
     async with guard:
         pass
 
@@ -159,10 +156,8 @@ def test_nested_bulkheads_release_what_each_took():
 def test_bulkhead_reads_its_options_from_the_setting():
     """``bulkhead(name)`` follows STABILITY_BULKHEADS; two places, then refusals."""
     first, second = bulkhead("search"), bulkhead("search")
-    with first, second:
-        with pytest.raises(BulkheadFull):
-            with bulkhead("search"):
-                pass  # pragma: no cover - never entered
+    with first, second, pytest.raises(BulkheadFull), bulkhead("search"):
+        pass  # pragma: no cover - never entered
     assert first.config == BulkheadConfig(max_concurrent=2)
 
 

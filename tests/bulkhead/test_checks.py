@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
@@ -12,7 +14,12 @@ from tests.checks import check_error_codes
 
 def test_every_option_passes_with_a_valid_value():
     """A bulkhead using every documented option is accepted and parsed as given."""
-    options = {"max_concurrent": 4, "max_wait": 0.5, "shared": True, "lease": 30}
+    options: dict[str, Any] = {
+        "max_concurrent": 4,
+        "max_wait": 0.5,
+        "shared": True,
+        "lease": 30,
+    }
     assert set(options) == set(BulkheadConfig.rules())
     with override_settings(STABILITY_BULKHEADS={"search": options}):
         check_error_codes([])
@@ -63,10 +70,12 @@ def test_an_unknown_option_is_named_with_a_suggestion():
 
 def test_a_bulkhead_refuses_to_run_on_a_bad_setting():
     """At run time a malformed setting is ImproperlyConfigured, with what the check says."""
-    with override_settings(STABILITY_BULKHEADS={"search": {"max_concurrent": 0}}):
-        with pytest.raises(ImproperlyConfigured, match="max_concurrent"):
-            with bulkhead("search"):
-                pass  # pragma: no cover - never entered
+    with (
+        override_settings(STABILITY_BULKHEADS={"search": {"max_concurrent": 0}}),
+        pytest.raises(ImproperlyConfigured, match="max_concurrent"),
+        bulkhead("search"),
+    ):
+        pass  # pragma: no cover - never entered
 
 
 def test_a_config_built_in_code_is_checked_too():

@@ -25,7 +25,14 @@ def test_a_killed_holders_place_comes_back_after_its_lease():
     """SIGKILL a process inside a shared bulkhead: its place is taken until the lease ends, then free."""
     name = f"killed-{uuid.uuid4().hex[:12]}"
     holder = subprocess.Popen(
-        [sys.executable, "-m", "tests.bulkhead._holder", services.REDIS_URL, name, str(T0)],
+        [
+            sys.executable,
+            "-m",
+            "tests.bulkhead._holder",
+            services.REDIS_URL,
+            name,
+            str(T0),
+        ],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -41,14 +48,15 @@ def test_a_killed_holders_place_comes_back_after_its_lease():
         holder.send_signal(signal.SIGKILL)
         assert holder.wait(timeout=30) == -signal.SIGKILL
         clock.now = T0 + 4.9  # the dead process's lease still counts
-        with pytest.raises(BulkheadFull):
-            with survivor:
-                pass  # pragma: no cover - never entered
+        with pytest.raises(BulkheadFull), survivor:
+            pass  # pragma: no cover - never entered
         clock.now = T0 + 5  # and ends on time
         with survivor:
             assert engine.mode == "redis"
     finally:
-        if holder.poll() is None:  # pragma: no cover - only if an assertion failed first
+        if (
+            holder.poll() is None
+        ):  # pragma: no cover - only if an assertion failed first
             holder.kill()
             holder.wait()
         for stream in (holder.stdin, holder.stdout):

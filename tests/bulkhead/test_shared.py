@@ -32,10 +32,8 @@ def shared(
 def test_two_processes_count_against_one_limit(engine, clock):
     """Two bulkhead objects (as in two workers) on one engine share max_concurrent."""
     worker_a, worker_b = shared(engine, clock), shared(engine, clock)
-    with worker_a:
-        with pytest.raises(BulkheadFull):
-            with worker_b:
-                pass  # pragma: no cover - never entered
+    with worker_a, pytest.raises(BulkheadFull), worker_b:
+        pass  # pragma: no cover - never entered
     with worker_b:
         pass
 
@@ -90,9 +88,8 @@ def test_with_redis_down_a_shared_bulkhead_counts_per_process():
         worker = shared(down, clock)
         with worker:
             assert down.mode == "degraded"
-            with pytest.raises(BulkheadFull):
-                with shared(down, clock):
-                    pass  # pragma: no cover - never entered
+            with pytest.raises(BulkheadFull), shared(down, clock):
+                pass  # pragma: no cover - never entered
         with worker:
             pass
     finally:

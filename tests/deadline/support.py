@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from asgiref.sync import sync_to_async
 from django.db import connection
@@ -14,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
 from django_stability.breakers.integrations import http
-from django_stability.deadline import remaining
+from django_stability.deadline import HEADER, remaining
 
 #: Where the slow HTTP views call; set by :func:`silent_server`.
 TARGET = {"url": ""}
@@ -106,3 +107,28 @@ def silent_server() -> Iterator[str]:
         listener.close()
         for conn in held:
             conn.close()
+
+
+@contextmanager
+def recording_server() -> Iterator[tuple[str, list[str | None]]]:
+    """A loopback HTTP server answering 204 that records each request's X-Request-Timeout; its URL and the record."""
+    seen: list[str | None] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get(HEADER))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
