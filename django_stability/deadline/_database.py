@@ -46,12 +46,13 @@ def _cancelled(exc: BaseException) -> bool:
     return code == _QUERY_CANCELED
 
 
-def _cap(connection: BaseDatabaseWrapper, cursor: Any, found: Deadline) -> bool:
+def _cap(connection: BaseDatabaseWrapper, found: Deadline) -> bool:
     """Set the query's time limit from ``found``; whether the deadline (not the default) is the limit."""
     left = found.remaining_ms()
     if left <= 0:
         raise DeadlineExceeded(found.budget, "database")
-    with connection.wrap_database_errors:
+    # A cursor of its own: the query's may be a named (server-side) one.
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
         cursor.execute(_CAP, [left, str(left), left])
         row = cursor.fetchone()
     with _changed_lock:
@@ -59,12 +60,12 @@ def _cap(connection: BaseDatabaseWrapper, cursor: Any, found: Deadline) -> bool:
     return not row[1]
 
 
-def _restore(connection: BaseDatabaseWrapper, cursor: Any) -> None:
+def _restore(connection: BaseDatabaseWrapper) -> None:
     with _changed_lock:
         if connection.connection not in _changed:
             return
         _changed.discard(connection.connection)
-    with connection.wrap_database_errors:
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
         cursor.execute(_RESET)
 
 
@@ -87,11 +88,10 @@ class DeadlineGuard:
             if found is not None and not connection.needs_rollback:
                 found.check("database")
             return execute(sql, params, many, context)
-        raw_cursor = context["cursor"].cursor
         if found is None:
-            _restore(connection, raw_cursor)
+            _restore(connection)
             return execute(sql, params, many, context)
-        by_deadline = _cap(connection, raw_cursor, found)
+        by_deadline = _cap(connection, found)
         try:
             return execute(sql, params, many, context)
         except DatabaseError as exc:

@@ -99,3 +99,12 @@ def test_a_tighter_session_default_is_kept_and_its_cancel_is_not_a_deadline():
     finally:
         connection.close()
         del options["options"]
+
+
+def test_a_server_side_cursor_runs_under_a_deadline():
+    """QuerySet.iterator() (a named cursor on PostgreSQL) works under a deadline."""
+    from django.contrib.contenttypes.models import ContentType
+
+    with deadline(10), transaction.atomic():
+        names = [ct.model for ct in ContentType.objects.iterator(chunk_size=2)]
+    assert names == [ct.model for ct in ContentType.objects.all()]
