@@ -1,10 +1,10 @@
 """Queries under a deadline: refused once it has passed, and cancelled by PostgreSQL when it passes.
 
 On PostgreSQL each query under a deadline is preceded by one statement that
-sets ``statement_timeout`` to the time left (or to the connection's own
-default when that is shorter); a connection so changed gets its default back
-(``RESET``) before its next query without a deadline, so a pooled connection
-never carries one request's budget into another's.
+sets ``statement_timeout`` to the time left (none when the connection's own
+timeout, read once per connection, is shorter). A connection so changed gets
+its own timeout back (``RESET``) before its next query without a deadline, so
+a pooled connection never carries one request's budget into another's.
 """
 
 from __future__ import annotations
@@ -25,18 +25,15 @@ _QUERY_CANCELED = (
     "57014"  # SQLSTATE query_canceled: statement_timeout, or a cancel request
 )
 
-# The session default (pg_settings.reset_val: what RESET restores) wins when it is
-# shorter than the time left; the second column says whether it did.
-_CAP = (
-    "SELECT set_config('statement_timeout', CASE WHEN s.reset_val::bigint BETWEEN 1 AND %s "
-    "THEN s.reset_val ELSE %s END, false), s.reset_val::bigint BETWEEN 1 AND %s "
-    "FROM pg_settings s WHERE s.name = 'statement_timeout'"
-)
+# The connection's own statement_timeout (what RESET restores), read once per connection.
+_DEFAULT = "SELECT reset_val::bigint FROM pg_settings WHERE name = 'statement_timeout'"
 _RESET = "RESET statement_timeout"
 
-# The driver connections whose statement_timeout a deadline changed.
+# Driver connection -> its own statement_timeout (ms, 0: none); the driver
+# connections whose statement_timeout a deadline changed.
+_defaults: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 _changed: weakref.WeakSet[Any] = weakref.WeakSet()
-_changed_lock = threading.Lock()
+_lock = threading.Lock()
 _installed = False
 
 
@@ -46,27 +43,45 @@ def _cancelled(exc: BaseException) -> bool:
     return code == _QUERY_CANCELED
 
 
+def _run(connection: BaseDatabaseWrapper, sql: str) -> Any:
+    # A cursor of its own: the query's may be a named (server-side) one.
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone() if cursor.description else None
+
+
+def _default_ms(connection: BaseDatabaseWrapper) -> int:
+    raw = connection.connection
+    with _lock:
+        found = _defaults.get(raw)
+    if found is None:
+        found = int(_run(connection, _DEFAULT)[0])
+        with _lock:
+            _defaults[raw] = found
+    return found
+
+
 def _cap(connection: BaseDatabaseWrapper, found: Deadline) -> bool:
-    """Set the query's time limit from ``found``; whether the deadline (not the default) is the limit."""
+    """Limit the next query to the time ``found`` leaves; whether the deadline (not the connection's own timeout) is the limit."""
     left = found.remaining_ms()
     if left <= 0:
         raise DeadlineExceeded(found.budget, "database")
-    # A cursor of its own: the query's may be a named (server-side) one.
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-        cursor.execute(_CAP, [left, str(left), left])
-        row = cursor.fetchone()
-    with _changed_lock:
+    default = _default_ms(connection)
+    if 0 < default <= left:
+        _restore(connection)  # the connection's own timeout is the tighter one
+        return False
+    _run(connection, f"SET statement_timeout = {int(left)}")
+    with _lock:
         _changed.add(connection.connection)
-    return not row[1]
+    return True
 
 
 def _restore(connection: BaseDatabaseWrapper) -> None:
-    with _changed_lock:
+    with _lock:
         if connection.connection not in _changed:
             return
         _changed.discard(connection.connection)
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-        cursor.execute(_RESET)
+    _run(connection, _RESET)
 
 
 class DeadlineGuard:
