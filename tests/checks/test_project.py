@@ -108,6 +108,15 @@ OURS = "django_stability.middleware."
                 "MIDDLEWARE lists RateLimitMiddleware after ProblemDetailsMiddleware.",
             ],
         ),
+        (
+            [
+                OURS + "CorrelationIdMiddleware",
+                OURS + "DeadlineMiddleware",
+                OURS + "RateLimitMiddleware",
+                OURS + "ProblemDetailsMiddleware",
+            ],
+            ["MIDDLEWARE lists RateLimitMiddleware after DeadlineMiddleware."],
+        ),
     ],
 )
 def test_misordered_middleware_warns(middleware, expected):
