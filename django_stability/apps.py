@@ -12,6 +12,8 @@ class DjangoStabilityConfig(AppConfig):
         from django_stability import _process_metrics, checks
         from django_stability.breakers import _checks as _breaker_checks  # noqa: F401
         from django_stability.breakers.integrations import _database
+        from django_stability.bulkhead import _checks as _bulkhead_checks  # noqa: F401
+        from django_stability.deadline import _checks as _deadline_checks  # noqa: F401
         from django_stability.drafts import _checks as _draft_checks  # noqa: F401
         from django_stability.health import _checks as _health_checks  # noqa: F401
         from django_stability.ratelimit import _checks as _ratelimit_checks  # noqa: F401

@@ -87,6 +87,8 @@ class Settings:
     readiness_checks: _Setting[Sequence[str] | None] = _Setting(None)
     metrics_token: _Setting[str | None] = _Setting(None)
     drain_seconds: _Setting[float] = _Setting(10)
+    bulkheads: _Setting[Mapping[str, Mapping[str, Any]]] = _Setting({})
+    deadlines: _Setting[Mapping[str, float]] = _Setting({})
 
     @classmethod
     def setting_names(cls) -> list[str]:

@@ -120,6 +120,14 @@ drafts_purged = Counter(
     "Expired drafts deleted by purge_drafts (or purge_expired), by the process that deleted them.",
 )
 
+# Bulkheads ----------------------------------------------------------------
+
+bulkhead_rejected = Counter(
+    "stability_bulkhead_rejected",
+    "Calls a bulkhead refused (BulkheadFull): no free place within max_wait, by bulkhead name.",
+    ["name"],
+)
+
 # Realtime -----------------------------------------------------------------
 
 realtime_connections = Gauge(

@@ -33,7 +33,15 @@ FLOORS = {
         "_process_metrics",
         "runtime",
     },
-    "capability": {"breakers", "ratelimit", "health", "drafts", "realtime"},
+    "capability": {
+        "breakers",
+        "ratelimit",
+        "health",
+        "drafts",
+        "realtime",
+        "bulkhead",
+        "deadline",
+    },
     "surface": {
         "",
         "apps",

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, NamedTuple
 
-from django.core.checks import CheckMessage, Error, Warning
-
-CHANGELOG = "the changelog (docs/changelog.rst, 'Changelog' in the documentation)"
+from django_stability.checks._message import CheckCode
 
 _WHAT = "{where} {problem}."
 
 
-class Removed(NamedTuple):
-    """A setting that an earlier release knew, and what to do instead."""
-
-    version: str
-    advice: str
-
-
-# Setting name -> Removed(version, advice). A removed or renamed setting stays
-# here for at least two minor releases so that upgrading projects get E025
-# instead of their setting being silently ignored (STYLE 21).
-REMOVED_SETTINGS: dict[str, Removed] = {}
-
-
-class Codes(enum.Enum):
+class Codes(CheckCode, enum.Enum):
     """The check IDs with their message and hint templates; :meth:`msg` builds the check message.
 
     .. versionadded:: 0.1.0
@@ -171,6 +155,24 @@ class Codes(enum.Enum):
         "BreakerCache wraps the backend named in OPTIONS['BACKEND'], such as "
         '"django_redis.cache.RedisCache" or "django.core.cache.backends.redis.RedisCache".',
     )
+    BULKHEADS = (
+        "E050",
+        _WHAT,
+        'Use a dict of bulkhead name -> options dict: {{"search": {{"max_concurrent": 10}}}}. '
+        "Names are 1-200 characters of letters, digits and ._:- (they appear in keys and metrics).",
+    )
+    BULKHEAD_OPTION = (
+        "E051",
+        _WHAT,
+        "max_concurrent is a positive whole number, max_wait a number of seconds (0 or more), "
+        "shared True or False, lease a positive number of seconds.",
+    )
+    DEADLINES = (
+        "E052",
+        _WHAT,
+        'Use a dict of path prefix -> positive seconds, such as {{"/api/": 10, "/api/reports/": 60}}; '
+        'prefixes start with "/".',
+    )
     REDIS_URL_UNSET = (
         "W001",
         "{where} is not set while DEBUG is off: rate limits, circuit breakers, connection slots, "
@@ -267,6 +269,13 @@ class Codes(enum.Enum):
         "Point RATELIMIT_USE_CACHE at a cache every worker shares, such as "
         "django.core.cache.backends.redis.RedisCache or django_redis.cache.RedisCache.",
     )
+    DEADLINE_MIDDLEWARE_MISSING = (
+        "W050",
+        "{where} is set but MIDDLEWARE lacks django_stability.middleware.DeadlineMiddleware: "
+        "no request gets a deadline.",
+        "Add DeadlineMiddleware right after RateLimitMiddleware (docs/middleware.rst), "
+        "or remove the setting.",
+    )
     DRAFT_MAX_BYTES_OVER_UPLOAD = (
         "W030",
         "{where} is {value} bytes, more than DATA_UPLOAD_MAX_MEMORY_SIZE ({upload} bytes): "
@@ -274,24 +283,3 @@ class Codes(enum.Enum):
         "Raise DATA_UPLOAD_MAX_MEMORY_SIZE above it (a request body also holds the JSON "
         "around the draft), set it to None, or lower {where}.",
     )
-
-    def __init__(self, code: str, template: str, hint: str) -> None:
-        self.code = code
-        self.template = template
-        self.hint = hint
-
-    @property
-    def id(self) -> str:
-        """The full ID, such as ``django_stability.E001``."""
-        return f"django_stability.{self.code}"
-
-    def msg(self, obj: str, **fields: Any) -> CheckMessage:
-        """The Error or Warning for this code, ``obj`` being the setting concerned."""
-        fields.setdefault("where", obj)
-        level = Error if self.code.startswith("E") else Warning
-        return level(
-            self.template.format(**fields),
-            hint=self.hint.format(**fields, changelog=CHANGELOG),
-            obj=obj,
-            id=self.id,
-        )

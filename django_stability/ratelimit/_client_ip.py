@@ -75,6 +75,15 @@ def _is_trusted(address: _Address, networks: tuple[_Network, ...]) -> bool:
     return any(address in network for network in networks)
 
 
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    """Whether the peer (``REMOTE_ADDR``) is one of ``STABILITY_TRUSTED_PROXIES``: only then are its headers believed."""
+    networks = trusted_networks()
+    if not networks:
+        return False
+    address = parse_address(request.META.get("REMOTE_ADDR") or "")
+    return address is not None and _is_trusted(address, networks)
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client's IP address as a string (``""`` if the server gave none).
 

@@ -20,7 +20,7 @@ from django_stability.realtime._log import (
 )
 from django_stability.realtime._recent import recent
 from django_stability.realtime._settings import RealtimeConfig
-from django_stability.realtime._slots import CLAIM, RELEASE, RENEW, Verdict, slot_keys
+from django_stability.realtime._slots import CLAIM, Verdict, slot_keys
 from django_stability.state import Arg, get_engine
 
 Clock = Callable[[], float]
@@ -104,14 +104,15 @@ class Session:
         return Refusal(TOO_MANY, "connect_rate", detail, retry_after)
 
     async def renew(self) -> None:
-        await get_engine().arun(
-            RENEW,
-            slot_keys(self.user_key)[:1],
-            [_ms(self.clock()), _ms(self.config.slot_ttl), self.slot],
+        await get_engine().arenew_lease(
+            slot_keys(self.user_key)[0],
+            self.slot,
+            ttl=self.config.slot_ttl,
+            now=self.clock(),
         )
 
     async def release(self) -> None:
-        await get_engine().arun(RELEASE, slot_keys(self.user_key)[:1], [self.slot])
+        await get_engine().arelease_lease(slot_keys(self.user_key)[0], self.slot)
 
     async def read(self, after: int | None) -> Replay:
         """What the log holds after ``after``; moves :attr:`last_id` past it."""

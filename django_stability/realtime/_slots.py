@@ -1,4 +1,9 @@
-"""Per-user connection slots and connect rate, shared by every process, decided in one round trip."""
+"""Per-user connection slots and connect rate, shared by every process, decided in one round trip.
+
+A slot is a lease of the shared-state engine (``state/_leases.py``): claimed
+here together with the connect rate, renewed and released with the engine's
+lease operations.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from enum import IntEnum
 from typing import Any, NamedTuple
 
 from django_stability.state import MemoryStore, Operation
+from django_stability.state._leases import live_leases
 
 #: A slot outlives its last renewal by this many heartbeat intervals.
 SLOT_TTL_BEATS = 3
@@ -53,13 +59,6 @@ return {1, 0}
 """
 
 
-def _live_slots(store: MemoryStore, key: str, now: int) -> dict[str, int]:
-    slots = store.get(key)
-    if not isinstance(slots, dict):
-        return {}
-    return {slot: deadline for slot, deadline in slots.items() if deadline > now}
-
-
 def _claim_local(store: MemoryStore, keys: list[str], args: list[str]) -> list[int]:
     now, limit, ttl = int(args[0]), int(args[1]), int(args[2])
     rate, window = int(args[4]), int(args[5])
@@ -72,7 +71,7 @@ def _claim_local(store: MemoryStore, keys: list[str], args: list[str]) -> list[i
     store.pexpire(keys[1], left)
     if counter["c"] > rate:
         return [int(Verdict.RATE_LIMITED), left]
-    slots = _live_slots(store, keys[0], now)
+    slots = live_leases(store, keys[0], now)
     if len(slots) >= limit:
         store.set(keys[0], slots, ttl_ms=ttl)
         return [int(Verdict.FULL), 0]
@@ -81,38 +80,9 @@ def _claim_local(store: MemoryStore, keys: list[str], args: list[str]) -> list[i
     return [int(Verdict.ADMITTED), 0]
 
 
-_RENEW_LUA = """
-redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-
-
-def _renew_local(store: MemoryStore, keys: list[str], args: list[str]) -> int:
-    now, ttl = int(args[0]), int(args[1])
-    slots = _live_slots(store, keys[0], now)
-    slots[args[2]] = now + ttl
-    store.set(keys[0], slots, ttl_ms=ttl)
-    return 1
-
-
-_RELEASE_LUA = "return redis.call('ZREM', KEYS[1], ARGV[1])"
-
-
-def _release_local(store: MemoryStore, keys: list[str], args: list[str]) -> int:
-    slots = store.get(keys[0])
-    if isinstance(slots, dict) and slots.pop(args[0], None) is not None:
-        return 1
-    return 0
-
-
 def _claim(reply: list[Any]) -> Claim:
     return Claim(Verdict(int(reply[0])), int(reply[1]) / 1000)
 
 
 #: ``keys=slot_keys(user)``, ``args=[now_ms, limit, ttl_ms, slot, rate_count, rate_window_ms]``.
 CLAIM: Operation[Claim] = Operation("rt_claim", _CLAIM_LUA, _claim_local, _claim)
-#: ``keys=slot_keys(user)[:1]``, ``args=[now_ms, ttl_ms, slot]``: keeps a live slot alive.
-RENEW: Operation[int] = Operation("rt_renew", _RENEW_LUA, _renew_local)
-#: ``keys=slot_keys(user)[:1]``, ``args=[slot]``: frees a slot now.
-RELEASE: Operation[bool] = Operation("rt_release", _RELEASE_LUA, _release_local, bool)

@@ -13,6 +13,7 @@ from django_stability.conf import conf
 from django_stability.runtime import runtime
 from django_stability.state._availability import Attempt, Availability, describe
 from django_stability.state._builtin import BuiltinOps
+from django_stability.state._leases import LeaseOps
 from django_stability.state._memory import MemoryStore
 from django_stability.state._ops import Arg, Operation, check_keys, encode_args
 
@@ -56,7 +57,7 @@ class EngineStatus:
     retry_in: float | None
 
 
-class Engine(BuiltinOps):
+class Engine(BuiltinOps, LeaseOps):
     """Shared state for every worker process: Redis when configured, else process memory.
 
     Args:

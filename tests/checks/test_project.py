@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from django_stability.checks._codes import REMOVED_SETTINGS, Removed
+from django_stability.checks._message import REMOVED_SETTINGS, Removed
 from tests.checks import check_error_codes
 
 # Setting names and removed settings --------------------------------------------
@@ -107,6 +107,15 @@ OURS = "django_stability.middleware."
                 "MIDDLEWARE lists CorrelationIdMiddleware after ProblemDetailsMiddleware.",
                 "MIDDLEWARE lists RateLimitMiddleware after ProblemDetailsMiddleware.",
             ],
+        ),
+        (
+            [
+                OURS + "CorrelationIdMiddleware",
+                OURS + "DeadlineMiddleware",
+                OURS + "RateLimitMiddleware",
+                OURS + "ProblemDetailsMiddleware",
+            ],
+            ["MIDDLEWARE lists RateLimitMiddleware after DeadlineMiddleware."],
         ),
     ],
 )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django_stability.realtime._slots import (
     CLAIM,
-    RELEASE,
-    RENEW,
     Claim,
     Verdict,
     slot_keys,
@@ -41,8 +39,8 @@ async def test_a_released_slot_is_free_again(engine):
     """Closing a connection frees its slot at once."""
     await claim(engine, "a")
     await claim(engine, "b")
-    assert await engine.arun(RELEASE, slot_keys("u1")[:1], ["a"]) is True
-    assert await engine.arun(RELEASE, slot_keys("u1")[:1], ["a"]) is False
+    assert await engine.arelease_lease(slot_keys("u1")[0], "a") is True
+    assert await engine.arelease_lease(slot_keys("u1")[0], "a") is False
     assert (await claim(engine, "c")).verdict is Verdict.ADMITTED
 
 
@@ -50,7 +48,9 @@ async def test_a_slot_not_renewed_expires(engine):
     """A dead worker's slot (never renewed) is free after its TTL; a renewed one is kept."""
     await claim(engine, "dead", now=NOW)
     await claim(engine, "alive", now=NOW)
-    await engine.arun(RENEW, slot_keys("u1")[:1], [NOW + 2_000, 3_000, "alive"])
+    await engine.arenew_lease(
+        slot_keys("u1")[0], "alive", ttl=3.0, now=(NOW + 2_000) / 1000
+    )
     assert (await claim(engine, "x", now=NOW + 2_500)).verdict is Verdict.FULL
     assert (await claim(engine, "y", now=NOW + 3_500)).verdict is Verdict.ADMITTED
     assert (await claim(engine, "z", now=NOW + 3_600)).verdict is Verdict.FULL
@@ -60,7 +60,7 @@ async def test_the_connect_rate_refuses_attempts_over_it(engine):
     """Past CONNECT_RATE attempts in the window, attempts are refused with the time left."""
     for n in range(3):
         await claim(engine, f"s{n}", limit=10, rate=3, window=60_000)
-        await engine.arun(RELEASE, slot_keys("u1")[:1], [f"s{n}"])
+        await engine.arelease_lease(slot_keys("u1")[0], f"s{n}")
     refused = await claim(engine, "s4", now=NOW + 10_000, limit=10, rate=3)
     assert refused.verdict is Verdict.RATE_LIMITED
     assert refused.retry_after == 50.0

@@ -14,6 +14,7 @@ Needs httpx, the ``http`` extra: ``pip install "django-stability[http]"``.
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ except ImportError as exc:
 from django_stability.breakers._breaker import CircuitBreaker
 from django_stability.breakers.integrations import _guard
 from django_stability.correlation import outgoing_headers
+from django_stability.deadline import HEADER, Deadline, DeadlineExceeded, current
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -70,8 +72,30 @@ def _counts(exc: BaseException) -> bool:
 
 def _headers(headers: Any) -> httpx.Headers:
     merged = httpx.Headers(outgoing_headers())
+    if (found := current()) is not None:
+        # The next service may stop when this request would give up waiting anyway.
+        merged[HEADER] = f"{max(found.remaining(), 0.001):.3f}"
     merged.update(httpx.Headers(headers))  # the caller's own names win
     return merged
+
+
+def _capped(timeout: Timeout, found: Deadline) -> tuple[httpx.Timeout, float | None]:
+    """``timeout`` with no part longer than what the deadline leaves, and that time (``None``: not capped)."""
+    left = found.remaining()
+    if left <= 0:
+        raise DeadlineExceeded(found.budget, "http")
+    given = httpx.Timeout(timeout)
+    parts = {
+        "connect": given.connect,
+        "read": given.read,
+        "write": given.write,
+        "pool": given.pool,
+    }
+    if all(part is not None and part <= left for part in parts.values()):
+        return given, None
+    return httpx.Timeout(
+        **{k: left if v is None or v > left else v for k, v in parts.items()}
+    ), left
 
 
 def _checked(response: httpx.Response) -> httpx.Response:
@@ -83,6 +107,20 @@ def _checked(response: httpx.Response) -> httpx.Response:
 def _send(
     client: httpx.Client | None, method: str, url: Any, **kwargs: Any
 ) -> httpx.Response:
+    if (found := current()) is None:
+        return _send_now(client, method, url, **kwargs)
+    kwargs["timeout"], capped = _capped(kwargs["timeout"], found)
+    try:
+        return _send_now(client, method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        if capped is None:
+            raise
+        raise DeadlineExceeded(found.budget, "http") from exc
+
+
+def _send_now(
+    client: httpx.Client | None, method: str, url: Any, **kwargs: Any
+) -> httpx.Response:
     if client is not None:
         return _checked(client.request(method, url, **kwargs))
     with httpx.Client() as own:
@@ -90,6 +128,27 @@ def _send(
 
 
 async def _asend(
+    client: httpx.AsyncClient | None, method: str, url: Any, **kwargs: Any
+) -> httpx.Response:
+    if (found := current()) is None:
+        return await _asend_now(client, method, url, **kwargs)
+    kwargs["timeout"], capped = _capped(kwargs["timeout"], found)
+    # httpx bounds each phase; the whole exchange must fit in what is left too.
+    whole = asyncio.timeout(found.remaining())
+    try:
+        async with whole:
+            return await _asend_now(client, method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        if capped is None:
+            raise
+        raise DeadlineExceeded(found.budget, "http") from exc
+    except TimeoutError as exc:
+        if not whole.expired():
+            raise
+        raise DeadlineExceeded(found.budget, "http") from exc
+
+
+async def _asend_now(
     client: httpx.AsyncClient | None, method: str, url: Any, **kwargs: Any
 ) -> httpx.Response:
     if client is not None:
@@ -131,8 +190,15 @@ def request(
         headers: Sent after the correlation ID headers, so they win.
         **kwargs: Passed to ``httpx.Client.request`` (``params``, ``json``...).
 
+    Under a request deadline (``django_stability.deadline``), no part of
+    ``timeout`` is longer than the time left, the time left is sent as
+    ``X-Request-Timeout``, and a timeout the deadline imposed raises
+    ``DeadlineExceeded`` (which the breaker does not count).
+
     Raises:
         CircuitOpenError: the breaker refuses the call; nothing was sent.
+        DeadlineExceeded: the deadline had passed (nothing was sent), or
+            passed while waiting for the answer.
         httpx.TransportError: the service could not be reached or timed out.
 
     """
