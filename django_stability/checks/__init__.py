@@ -6,7 +6,8 @@ from django.core.checks import register
 
 from django_stability.checks import _core, _deploy, _features, _project
 from django_stability.checks._base import CHECKS, TAG, RegisteredCheck
-from django_stability.checks._codes import REMOVED_SETTINGS, Codes, Removed
+from django_stability.checks._codes import Codes
+from django_stability.checks._message import REMOVED_SETTINGS, Removed
 
 __all__ = [
     "CHECKS",

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, NamedTuple
 
-from django.core.checks import CheckMessage, Error, Warning
-
-CHANGELOG = "the changelog (docs/changelog.rst, 'Changelog' in the documentation)"
+from django_stability.checks._message import CheckCode
 
 _WHAT = "{where} {problem}."
 
 
-class Removed(NamedTuple):
-    """A setting that an earlier release knew, and what to do instead."""
-
-    version: str
-    advice: str
-
-
-# Setting name -> Removed(version, advice). A removed or renamed setting stays
-# here for at least two minor releases so that upgrading projects get E025
-# instead of their setting being silently ignored (STYLE 21).
-REMOVED_SETTINGS: dict[str, Removed] = {}
-
-
-class Codes(enum.Enum):
+class Codes(CheckCode, enum.Enum):
     """The check IDs with their message and hint templates; :meth:`msg` builds the check message.
 
     .. versionadded:: 0.1.0
@@ -274,24 +258,3 @@ class Codes(enum.Enum):
         "Raise DATA_UPLOAD_MAX_MEMORY_SIZE above it (a request body also holds the JSON "
         "around the draft), set it to None, or lower {where}.",
     )
-
-    def __init__(self, code: str, template: str, hint: str) -> None:
-        self.code = code
-        self.template = template
-        self.hint = hint
-
-    @property
-    def id(self) -> str:
-        """The full ID, such as ``django_stability.E001``."""
-        return f"django_stability.{self.code}"
-
-    def msg(self, obj: str, **fields: Any) -> CheckMessage:
-        """The Error or Warning for this code, ``obj`` being the setting concerned."""
-        fields.setdefault("where", obj)
-        level = Error if self.code.startswith("E") else Warning
-        return level(
-            self.template.format(**fields),
-            hint=self.hint.format(**fields, changelog=CHANGELOG),
-            obj=obj,
-            id=self.id,
-        )

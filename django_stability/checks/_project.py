@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Tags
 
 from django_stability.checks._base import check, closest, is_list, show, suggest
-from django_stability.checks._codes import REMOVED_SETTINGS, Codes
+from django_stability.checks._codes import Codes
+from django_stability.checks._message import REMOVED_SETTINGS
 from django_stability.conf import PREFIX, Settings, conf
 
 # DESIGN.md "Middleware": the order of ours relative to each other.
