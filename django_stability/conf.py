@@ -87,6 +87,8 @@ class Settings:
     readiness_checks: _Setting[Sequence[str] | None] = _Setting(None)
     metrics_token: _Setting[str | None] = _Setting(None)
     drain_seconds: _Setting[float] = _Setting(10)
+    # Name -> options; names left out retry with retry._settings.RetryConfig's defaults.
+    retries: _Setting[Mapping[str, Mapping[str, Any]]] = _Setting({})
 
     @classmethod
     def setting_names(cls) -> list[str]:

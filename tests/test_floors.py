@@ -32,7 +32,15 @@ FLOORS = {
         "_process_metrics",
         "runtime",
     },
-    "capability": {"breakers", "ratelimit", "health", "drafts", "realtime", "errors"},
+    "capability": {
+        "breakers",
+        "ratelimit",
+        "health",
+        "drafts",
+        "realtime",
+        "errors",
+        "retry",
+    },
     "surface": {
         "",
         "apps",

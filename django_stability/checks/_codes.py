@@ -155,6 +155,24 @@ class Codes(CheckCode, enum.Enum):
         "BreakerCache wraps the backend named in OPTIONS['BACKEND'], such as "
         '"django_redis.cache.RedisCache" or "django.core.cache.backends.redis.RedisCache".',
     )
+    # The retry codes start at 50, leaving room for the other capabilities' errors.
+    RETRIES = (
+        "E050",
+        _WHAT,
+        'Use a dict of retry name -> options dict: {{"payments": {{"attempts": 3, "budget": 0.1}}}}. '
+        "Names are 1-200 characters of letters, digits and ._:- (they appear in keys and metrics).",
+    )
+    RETRY_OPTION_UNKNOWN = (
+        "E051",
+        "{where} is not a retry option{suggestion}.",
+        "Known options: {known}.",
+    )
+    RETRY_OPTION = (
+        "E052",
+        _WHAT,
+        "The option table under STABILITY_RETRIES in the settings reference (docs/settings.rst) "
+        "gives each option's type and range.",
+    )
     REDIS_URL_UNSET = (
         "W001",
         "{where} is not set while DEBUG is off: rate limits, circuit breakers, connection slots, "
@@ -250,6 +268,13 @@ class Codes(CheckCode, enum.Enum):
         "which {problem}.",
         "Point RATELIMIT_USE_CACHE at a cache every worker shares, such as "
         "django.core.cache.backends.redis.RedisCache or django_redis.cache.RedisCache.",
+    )
+    RETRY_BREAKER_UNKNOWN = (
+        "W050",
+        "{where} names the breaker {value}, which STABILITY_BREAKERS does not list.",
+        "The retries stop while that breaker is open, so a misspelt name is a breaker that "
+        "never stops them. Correct the name, add the breaker to STABILITY_BREAKERS, or silence "
+        "this check if that breaker runs on its default options.",
     )
     DRAFT_MAX_BYTES_OVER_UPLOAD = (
         "W030",

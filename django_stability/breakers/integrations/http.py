@@ -6,16 +6,20 @@
 
     response = http.get("https://payments.example/api/charges", breaker="payments")
     response = await http.apost(url, json=payload, breaker="payments")
+    response = http.get(url, breaker="payments", retry="payments")
 
-Needs httpx, the ``http`` extra: ``pip install "django-stability[http]"``.
+With ``retry``, idempotent requests are retried through
+:mod:`django_stability.retry` (docs/retries.rst). Needs httpx, the ``http`` extra: ``pip install "django-stability[http]"``.
 
 .. versionadded:: 0.1
 """
 
 from __future__ import annotations
 
+import email.utils
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 try:
     import httpx
@@ -28,9 +32,12 @@ except ImportError as exc:
 from django_stability.breakers._breaker import CircuitBreaker
 from django_stability.breakers.integrations import _guard
 from django_stability.correlation import outgoing_headers
+from django_stability.retry import Retry
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "IDEMPOTENT",
+    "RETRY_STATUSES",
     "adelete",
     "aget",
     "apatch",
@@ -52,9 +59,22 @@ Breaker = str | CircuitBreaker
 _VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 Timeout = httpx.Timeout | float | None
 
+#: The methods RFC 9110 defines as idempotent: the only ones retried unless ``idempotent=True``.
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+#: Answers worth another attempt: too many requests, bad gateway, unavailable, gateway timeout.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
 
 class _ServerError(Exception):
     """A 5xx answer: a failure for the breaker, a response for the caller."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.status_code} from {response.request.url}")
+        self.response = response
+
+
+class _Again(Exception):
+    """An answer of :data:`RETRY_STATUSES`: raised for the retry, returned once retries end."""
 
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"{response.status_code} from {response.request.url}")
@@ -105,11 +125,72 @@ def _answered(func: Any, miss: Any, exc: Exception) -> httpx.Response:
     raise exc
 
 
+def retry_after(response: httpx.Response, now: float) -> float | None:
+    """The seconds a 429 or 503 answer asks to wait (``Retry-After``), or ``None``.
+
+    Seconds or an HTTP date (``now``: epoch seconds), never below 0.
+    """
+    if response.status_code not in (429, 503):
+        return None
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # malformed: the backoff decides
+    return max(0.0, when.timestamp() - now)
+
+
+def _retried_on(cap: float, clock: Callable[[], float]) -> Any:
+    """The hook deciding what the HTTP helper retries, and how long a ``Retry-After`` waits."""
+
+    def on(exc: Exception) -> bool | float:
+        if isinstance(exc, _Again):
+            wait = retry_after(exc.response, clock())
+            if wait is None:
+                return True
+            return wait if wait <= cap else False  # asked to wait longer: answer now
+        return isinstance(exc, httpx.TransportError) and _counts(exc)
+
+    return on
+
+
+def _retrying(
+    name: str | None, breaker: Breaker, method: str, idempotent: bool | None
+) -> Retry | None:
+    if name is None or not (
+        method.upper() in IDEMPOTENT if idempotent is None else idempotent
+    ):
+        return None
+    retrying = Retry(name)
+    config = retrying.config
+    retrying.breaker = config.breaker or breaker
+    retrying.on = _retried_on(config.wait_max, retrying.clock)
+    return retrying
+
+
+def _again(send: Callable[[], httpx.Response]) -> httpx.Response:
+    response = send()
+    if response.status_code in RETRY_STATUSES:
+        raise _Again(response)
+    return response
+
+
+async def _aagain(send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    response = await send()
+    if response.status_code in RETRY_STATUSES:
+        raise _Again(response)
+    return response
+
+
 def request(
     method: str,
     url: httpx.URL | str,
     *,
     breaker: Breaker,
+    retry: str | None = None,
+    idempotent: bool | None = None,
     client: httpx.Client | None = None,
     timeout: Timeout = DEFAULT_TIMEOUT,
     headers: Any = None,
@@ -125,6 +206,15 @@ def request(
         method: ``"GET"``, ``"POST"``...
         url: Absolute, or relative to ``client``'s ``base_url``.
         breaker: The breaker's name or object (one breaker per service).
+        retry: The name of a retry (``STABILITY_RETRIES``): transport
+            failures and 429, 502, 503 and 504 answers are tried again, each
+            attempt through ``breaker``, which also stops the retries while
+            open (unless the retry names its own). A ``Retry-After`` of a 429
+            or 503 is the wait; one longer than the retry's ``wait_max`` ends
+            the retries at once. The last answer is returned as usual.
+        idempotent: Whether the request may be sent twice; by default only
+            the idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE, TRACE)
+            are retried.
         client: An ``httpx.Client`` to send with (its connection pool, base
             URL, auth); a client for this call only when ``None``.
         timeout: httpx's timeout; :data:`DEFAULT_TIMEOUT` unless given.
@@ -138,10 +228,24 @@ def request(
     """
     guard = _guard.Guard(breaker, _counts, _answered)
     headers = _headers(headers)
-    sent = guard.call(
-        None, _send, client, method, url, timeout=timeout, headers=headers, **kwargs
+    send: Callable[[], httpx.Response] = partial(  # type: ignore[assignment]
+        guard.call,
+        None,
+        _send,
+        client,
+        method,
+        url,
+        timeout=timeout,
+        headers=headers,
+        **kwargs,
     )
-    return cast(httpx.Response, sent)
+    retrying = _retrying(retry, breaker, method, idempotent)
+    if retrying is None:
+        return send()
+    try:
+        return retrying.call(_again, send)
+    except _Again as last:
+        return last.response
 
 
 async def arequest(
@@ -149,6 +253,8 @@ async def arequest(
     url: httpx.URL | str,
     *,
     breaker: Breaker,
+    retry: str | None = None,
+    idempotent: bool | None = None,
     client: httpx.AsyncClient | None = None,
     timeout: Timeout = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - httpx's own timeout, passed on
     headers: Any = None,
@@ -157,10 +263,24 @@ async def arequest(
     """The async twin of :func:`request`, also bounded by the breaker's ``call_timeout``."""
     guard = _guard.Guard(breaker, _counts, _answered)
     headers = _headers(headers)
-    sent = await guard.acall(
-        None, _asend, client, method, url, timeout=timeout, headers=headers, **kwargs
+    send: Callable[[], Awaitable[httpx.Response]] = partial(  # type: ignore[assignment]
+        guard.acall,
+        None,
+        _asend,
+        client,
+        method,
+        url,
+        timeout=timeout,
+        headers=headers,
+        **kwargs,
     )
-    return cast(httpx.Response, sent)
+    retrying = _retrying(retry, breaker, method, idempotent)
+    if retrying is None:
+        return await send()
+    try:
+        return await retrying.acall(_aagain, send)
+    except _Again as last:
+        return last.response
 
 
 #: ``request`` and ``arequest`` with the method filled in: ``get(url, breaker=...)``.
