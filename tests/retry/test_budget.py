@@ -135,3 +135,24 @@ async def test_with_redis_down_the_budget_holds_per_process(
         if asynchronous:
             await engine.aclose()
         engine.close()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+async def test_a_broken_record_refuses_retries_without_failing_the_call(
+    settings, name, clock, asynchronous
+):
+    """The budget's key clobbered by another program (wrong type): no retry, the call's own error raised."""
+    from tests.state.conftest import redis_engine
+
+    settings.STABILITY_RETRIES = {name: {**FAST, "budget": 0.1, "min_retries": 5}}
+    with redis_engine(clock=clock) as engine:
+        client = engine.redis_client()
+        assert client is not None
+        client.set(engine.key_prefix + key(name), "not a hash")
+        retrying = Retry(name, clock=clock, engine=engine)
+        dependency = await fail_calls(retrying, 2, asynchronous)
+        if asynchronous:
+            await engine.aclose()
+    assert dependency.calls == 2
+    assert outcomes(name) == {"budget_exhausted": 2}

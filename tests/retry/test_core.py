@@ -81,3 +81,9 @@ def test_stamina_testing_mode_still_caps_attempts():
     with stamina.set_testing(True, attempts=1), pytest.raises(ConnectionError):
         Retry("testing", engine=Engine()).call(dependency)
     assert dependency.calls == 1
+
+
+def test_a_hook_answering_none_means_no_retry():
+    """A hook that forgets to answer (None) retries nothing, as stamina treats it."""
+    call = decide(lambda exc: None)
+    assert (call.wait, call.outcome) == (None, None)

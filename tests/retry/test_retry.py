@@ -241,3 +241,36 @@ def test_a_name_without_settings_uses_the_defaults(name):
         (ConnectionError, TimeoutError),
         0.1,
     )
+
+
+async def test_a_loop_whose_block_does_not_return_ends_after_the_success(
+    configure, name, clock, engine
+):
+    """stamina's idiom without ``return``: the loop ends by itself once an attempt succeeds."""
+    configure(attempts=5)
+    dependency = Dependency(failures=1)
+    results = []
+    for attempt in make(name, clock, engine):
+        with attempt:
+            results.append(dependency())
+    async for attempt in make(name, clock, engine):
+        with attempt:
+            results.append(await dependency.acall())
+    assert results == ["ok", "ok"]
+    assert dependency.calls == 3
+    assert outcomes(name) == {"retried": 1, "recovered": 1}
+
+
+def test_stamina_retries_of_other_code_are_not_counted(name):
+    """Our hook in stamina's instrumentation counts our retries only, not a plain stamina.retry's."""
+    dependency = Dependency(failures=1)
+    plain = stamina.retry(on=ConnectionError, attempts=2, wait_initial=0, wait_max=0)
+    assert plain(dependency)() == "ok"
+    retry(name).call(Dependency(failures=0))  # our hook is installed by now
+    assert plain(Dependency(failures=1))() == "ok"
+    assert outcomes(name) == {}
+
+
+def test_a_retry_shows_its_name():
+    """``repr()`` names the retry, for logs and debuggers."""
+    assert repr(retry("payments")) == "<Retry 'payments'>"
