@@ -93,7 +93,11 @@ def drive(steps: Steps, engine: Engine, call: Call, vet: Vet) -> None:
                 try:
                     answer = _io(kind, arg, engine, call)
                 except Exception:  # bookkeeping never fails the call: no retry then
-                    logger.warning("retry %s: no answer", call.name, exc_info=True)
+                    logger.warning(
+                        "retry %s: budget or breaker unreadable, no retry",
+                        call.name,
+                        exc_info=True,
+                    )
                     answer = None
             kind, arg = steps.send(answer)
     except StopIteration:
@@ -111,7 +115,11 @@ async def adrive(steps: Steps, engine: Engine, call: Call, vet: AsyncVet) -> Non
                 try:
                     answer = await _aio(kind, arg, engine, call)
                 except Exception:  # bookkeeping never fails the call: no retry then
-                    logger.warning("retry %s: no answer", call.name, exc_info=True)
+                    logger.warning(
+                        "retry %s: budget or breaker unreadable, no retry",
+                        call.name,
+                        exc_info=True,
+                    )
                     answer = None
             kind, arg = steps.send(answer)
     except StopIteration:

@@ -108,10 +108,13 @@ class Call:
 
     def starting(self) -> Steps:
         """The first attempt: count the call, and send the pending calls once a tenth of a window old."""
+        if self.config.budget is None:
+            return
         self.tally.add()
-        config = self.config
-        if config.budget is not None and self.tally.due(self.started, config.window):
-            yield SPEND, (self.tally.take(self.started), False)
+        if self.tally.due(self.started, self.config.window):
+            calls = self.tally.take(self.started)
+            if (yield SPEND, (calls, False)) is None:
+                self.tally.give_back(calls)  # sent with the next round trip
 
     def deciding(self) -> Steps:
         """After a failed attempt: whether to retry (``self.wait``) or why not (``self.outcome``)."""
