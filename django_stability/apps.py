@@ -18,6 +18,7 @@ class DjangoStabilityConfig(AppConfig):
         from django_stability.health import _checks as _health_checks  # noqa: F401
         from django_stability.ratelimit import _checks as _ratelimit_checks  # noqa: F401
         from django_stability.realtime import _checks as _realtime_checks  # noqa: F401
+        from django_stability.retry import _checks as _retry_checks  # noqa: F401
 
         # The capabilities keep the checks of their settings: importing their
         # _checks modules (above) added them to the registry that

@@ -89,6 +89,8 @@ class Settings:
     drain_seconds: _Setting[float] = _Setting(10)
     bulkheads: _Setting[Mapping[str, Mapping[str, Any]]] = _Setting({})
     deadlines: _Setting[Mapping[str, float]] = _Setting({})
+    # Name -> options; names left out retry with retry._settings.RetryConfig's defaults.
+    retries: _Setting[Mapping[str, Mapping[str, Any]]] = _Setting({})
 
     @classmethod
     def setting_names(cls) -> list[str]:

@@ -56,6 +56,15 @@ breaker_transitions = Counter(
     ["breaker", "to"],
 )
 
+# Retries ------------------------------------------------------------------
+
+retries = Counter(
+    "stability_retries",
+    "Retries by name and outcome: retried (one per retry), recovered, exhausted, "
+    "budget_exhausted, breaker_open, in_transaction.",
+    ["name", "outcome"],
+)
+
 # HTTP ---------------------------------------------------------------------
 
 #: Methods counted under their own name; any other becomes ``"other"`` (bounded labels).

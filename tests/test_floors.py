@@ -41,6 +41,7 @@ FLOORS = {
         "realtime",
         "bulkhead",
         "deadline",
+        "retry",
     },
     "surface": {
         "",

@@ -10,10 +10,7 @@ _WHAT = "{where} {problem}."
 
 
 class Codes(CheckCode, enum.Enum):
-    """The check IDs with their message and hint templates; :meth:`msg` builds the check message.
-
-    .. versionadded:: 0.1.0
-    """
+    """The check IDs with their message and hint templates; :meth:`msg` builds the check message."""
 
     REDIS_URL = (
         "E001",
@@ -164,14 +161,28 @@ class Codes(CheckCode, enum.Enum):
     BULKHEAD_OPTION = (
         "E051",
         _WHAT,
-        "max_concurrent is a positive whole number, max_wait a number of seconds (0 or more), "
-        "shared True or False, lease a positive number of seconds.",
+        "docs/settings.rst gives each option of STABILITY_BULKHEADS with its type and range.",
     )
     DEADLINES = (
         "E052",
         _WHAT,
-        'Use a dict of path prefix -> positive seconds, such as {{"/api/": 10, "/api/reports/": 60}}; '
-        'prefixes start with "/".',
+        'Use a dict of path prefix -> seconds: {{"/api/": 10, "/api/reports/": 60}}.',
+    )
+    RETRIES = (
+        "E053",
+        _WHAT,
+        'Use a dict of retry name -> options dict: {{"payments": {{"attempts": 3, "budget": 0.1}}}}. '
+        "Names are 1-200 characters of letters, digits and ._:- (they appear in keys and metrics).",
+    )
+    RETRY_OPTION_UNKNOWN = (
+        "E054",
+        "{where} is not a retry option{suggestion}.",
+        "Known options: {known}.",
+    )
+    RETRY_OPTION = (
+        "E055",
+        _WHAT,
+        "The settings reference (docs/settings.rst) gives each retry option's type and range.",
     )
     REDIS_URL_UNSET = (
         "W001",
@@ -271,10 +282,14 @@ class Codes(CheckCode, enum.Enum):
     )
     DEADLINE_MIDDLEWARE_MISSING = (
         "W050",
-        "{where} is set but MIDDLEWARE lacks django_stability.middleware.DeadlineMiddleware: "
-        "no request gets a deadline.",
-        "Add DeadlineMiddleware right after RateLimitMiddleware (docs/middleware.rst), "
-        "or remove the setting.",
+        "{where} is set but MIDDLEWARE lacks DeadlineMiddleware: no request gets a deadline.",
+        "Add it right after RateLimitMiddleware (docs/middleware.rst), or remove the setting.",
+    )
+    RETRY_BREAKER_UNKNOWN = (
+        "W051",
+        "{where} names the breaker {value}, which STABILITY_BREAKERS does not list.",
+        "A misspelt name is a breaker that never stops the retries: correct it, add the "
+        "breaker to STABILITY_BREAKERS, or silence this check if it runs on its defaults.",
     )
     DRAFT_MAX_BYTES_OVER_UPLOAD = (
         "W030",

@@ -6,8 +6,10 @@
 
     response = http.get("https://payments.example/api/charges", breaker="payments")
     response = await http.apost(url, json=payload, breaker="payments")
+    response = http.get(url, breaker="payments", retry="payments")
 
-Needs httpx, the ``http`` extra: ``pip install "django-stability[http]"``.
+With ``retry``, idempotent requests are retried through
+:mod:`django_stability.retry` (docs/retries.rst). Needs httpx, the ``http`` extra: ``pip install "django-stability[http]"``.
 
 .. versionadded:: 0.1
 """
@@ -15,8 +17,9 @@ Needs httpx, the ``http`` extra: ``pip install "django-stability[http]"``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 try:
     import httpx
@@ -27,12 +30,18 @@ except ImportError as exc:
     ) from exc
 
 from django_stability.breakers._breaker import CircuitBreaker
-from django_stability.breakers.integrations import _guard
+from django_stability.breakers.integrations import _guard, _http_retry
+from django_stability.breakers.integrations._http_retry import (
+    IDEMPOTENT,
+    RETRY_STATUSES,
+)
 from django_stability.correlation import outgoing_headers
 from django_stability.deadline import HEADER, Deadline, DeadlineExceeded, current
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "IDEMPOTENT",
+    "RETRY_STATUSES",
     "adelete",
     "aget",
     "apatch",
@@ -169,6 +178,8 @@ def request(
     url: httpx.URL | str,
     *,
     breaker: Breaker,
+    retry: str | None = None,
+    idempotent: bool | None = None,
     client: httpx.Client | None = None,
     timeout: Timeout = DEFAULT_TIMEOUT,
     headers: Any = None,
@@ -184,6 +195,15 @@ def request(
         method: ``"GET"``, ``"POST"``...
         url: Absolute, or relative to ``client``'s ``base_url``.
         breaker: The breaker's name or object (one breaker per service).
+        retry: The name of a retry (``STABILITY_RETRIES``): transport
+            failures and 429, 502, 503 and 504 answers are tried again, each
+            attempt through ``breaker``, which also stops the retries while
+            open (unless the retry names its own). A ``Retry-After`` of a 429
+            or 503 is the wait; one longer than the retry's ``wait_max`` ends
+            the retries at once. The last answer is returned as usual.
+        idempotent: Whether the request may be sent twice; by default only
+            the idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE, TRACE)
+            are retried.
         client: An ``httpx.Client`` to send with (its connection pool, base
             URL, auth); a client for this call only when ``None``.
         timeout: httpx's timeout; :data:`DEFAULT_TIMEOUT` unless given.
@@ -204,10 +224,24 @@ def request(
     """
     guard = _guard.Guard(breaker, _counts, _answered)
     headers = _headers(headers)
-    sent = guard.call(
-        None, _send, client, method, url, timeout=timeout, headers=headers, **kwargs
+    send: Callable[[], httpx.Response] = partial(  # type: ignore[assignment]
+        guard.call,
+        None,
+        _send,
+        client,
+        method,
+        url,
+        timeout=timeout,
+        headers=headers,
+        **kwargs,
     )
-    return cast(httpx.Response, sent)
+    retrying = _http_retry.retrying(retry, breaker, method, idempotent, _counts)
+    if retrying is None:
+        return send()
+    try:
+        return retrying.call(_http_retry.again, send)
+    except _http_retry.Again as last:
+        return last.response
 
 
 async def arequest(
@@ -215,6 +249,8 @@ async def arequest(
     url: httpx.URL | str,
     *,
     breaker: Breaker,
+    retry: str | None = None,
+    idempotent: bool | None = None,
     client: httpx.AsyncClient | None = None,
     timeout: Timeout = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - httpx's own timeout, passed on
     headers: Any = None,
@@ -223,10 +259,24 @@ async def arequest(
     """The async twin of :func:`request`, also bounded by the breaker's ``call_timeout``."""
     guard = _guard.Guard(breaker, _counts, _answered)
     headers = _headers(headers)
-    sent = await guard.acall(
-        None, _asend, client, method, url, timeout=timeout, headers=headers, **kwargs
+    send: Callable[[], Awaitable[httpx.Response]] = partial(  # type: ignore[assignment]
+        guard.acall,
+        None,
+        _asend,
+        client,
+        method,
+        url,
+        timeout=timeout,
+        headers=headers,
+        **kwargs,
     )
-    return cast(httpx.Response, sent)
+    retrying = _http_retry.retrying(retry, breaker, method, idempotent, _counts)
+    if retrying is None:
+        return await send()
+    try:
+        return await retrying.acall(_http_retry.aagain, send)
+    except _http_retry.Again as last:
+        return last.response
 
 
 #: ``request`` and ``arequest`` with the method filled in: ``get(url, breaker=...)``.
