@@ -13,6 +13,7 @@ import pytest
 
 from django_stability.breakers import CircuitBreaker, CircuitOpenError
 from django_stability.breakers.integrations import http
+from django_stability.breakers.integrations._http_retry import retry_after
 from tests.breakers.integrations.conftest import fake_breaker
 from tests.clock import FakeClock
 from tests.fixtures.redis_server import free_port
@@ -202,12 +203,12 @@ def test_retry_after_reads_seconds_and_dates():
     now = 1_800_000_000.0
     later = email.utils.formatdate(now + 30, usegmt=True)
     earlier = email.utils.formatdate(now - 30, usegmt=True)
-    assert http.retry_after(answer(429, "120"), now) == 120.0
-    assert http.retry_after(answer(503, later), now) == 30.0
-    assert http.retry_after(answer(503, earlier), now) == 0.0
-    assert http.retry_after(answer(503, "soon"), now) is None
-    assert http.retry_after(answer(502, "120"), now) is None
-    assert http.retry_after(httpx.Response(429), now) is None
+    assert retry_after(answer(429, "120"), now) == 120.0
+    assert retry_after(answer(503, later), now) == 30.0
+    assert retry_after(answer(503, earlier), now) == 0.0
+    assert retry_after(answer(503, "soon"), now) is None
+    assert retry_after(answer(502, "120"), now) is None
+    assert retry_after(httpx.Response(429), now) is None
 
 
 @MODES
