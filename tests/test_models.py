@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 
 
-def _draft(user, key: str, expires_in: timedelta) -> Draft:
+def _draft(user: Any, key: str, expires_in: timedelta) -> Draft:
     return Draft.all_objects.create(
         owner=user, key=key, data={"text": key}, created_at=NOW - timedelta(days=1),
         updated_at=NOW - timedelta(days=1), expires_at=NOW + expires_in,
